@@ -1,0 +1,257 @@
+package customer
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+)
+
+// Now returns the current time as custd stores it: UTC, whole milliseconds.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// maxAncestors bounds the walk up a parent chain when looking for a cycle.
+const maxAncestors = 10_000
+
+// Apply performs w inside tx: it loads and locks the current customer, checks the
+// precondition, computes and validates the new state, enforces the rules that need stored
+// data (parents, uniqueness) and the server-maintained fields, writes, and records the
+// idempotent response. Every store runs writes through Apply, so the rules live here once.
+//
+// Errors: Invalid, NotFound, Conflict, PreconditionFailed, and the store's own.
+func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, error) {
+	var cur *Customer
+	if w.ID != 0 {
+		var err error
+		if cur, err = tx.CustomerForUpdate(ctx, w.Client, w.ID); err != nil {
+			return nil, err
+		}
+		if err := w.If.Check(cur); err != nil {
+			return nil, err
+		}
+	}
+	in := w.Input
+	if w.Change != nil {
+		var err error
+		if in, err = w.Change(cur); err != nil {
+			return nil, err
+		}
+	}
+	if in == nil {
+		return nil, fmt.Errorf("customer write without input")
+	}
+	var p Problems
+	in.Validate(&p, w.ID, now)
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	next, err := derive(ctx, tx, cur, in, w, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStored(ctx, tx, cur, next); err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		err = tx.InsertCustomer(ctx, next)
+	} else {
+		err = tx.UpdateCustomer(ctx, next)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if w.Key != nil {
+		r, err := w.Render(next)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.CompleteIdempotent(ctx, w.Key, r); err != nil {
+			return nil, err
+		}
+	}
+	return next, nil
+}
+
+// derive builds the customer to store from the current one (nil on create) and the
+// validated input, applying the server-maintained rules of the contract.
+func derive(ctx context.Context, tx Tx, cur *Customer, in *Writable, w *Write, now time.Time) (*Customer, error) {
+	next := &Customer{Writable: *in, ClientID: w.Client}
+	next.Status, _ = ParseEnum(string(in.Status), Statuses)
+	next.Fields = append([]CustomField(nil), in.Fields...)
+	if cur == nil {
+		next.CreatedBy = w.User
+		next.CreatedDate = now
+		next.UpdatedDate = now
+		next.Version = 1
+	} else {
+		next.ID = cur.ID
+		next.CreatedBy = cur.CreatedBy
+		next.CreatedDate = cur.CreatedDate
+		next.Version = cur.Version + 1
+		// updated_date never goes backwards, even if clocks of several processes disagree.
+		next.UpdatedDate = now
+		if !now.After(cur.UpdatedDate) {
+			next.UpdatedDate = cur.UpdatedDate.Add(time.Millisecond)
+		}
+	}
+	if next.RegistrationCode == nil {
+		if cur != nil {
+			next.RegistrationCode = cur.RegistrationCode
+		} else {
+			code, err := newRegistrationCode(ctx, tx, w.Client)
+			if err != nil {
+				return nil, err
+			}
+			next.RegistrationCode = &code
+		}
+	}
+	if next.Status == StatusOpen && next.ActivatedDate == nil {
+		next.ActivatedDate = &now
+	}
+	if next.Status != StatusClosed {
+		next.CloseDate = nil
+	} else if next.CloseDate == nil {
+		next.CloseDate = &now
+	}
+	if !next.Suspended {
+		next.SuspendedDate = nil
+	} else if next.SuspendedDate == nil {
+		next.SuspendedDate = &now
+	}
+	// Each address slot keeps its id while it holds an address.
+	var held [3]*Address
+	if cur != nil {
+		held = [3]*Address{cur.BillingAddress, cur.ServiceAddress, cur.ListingAddress}
+	}
+	for i, slot := range []**Address{&next.BillingAddress, &next.ServiceAddress, &next.ListingAddress} {
+		if *slot == nil {
+			continue
+		}
+		a := **slot
+		if held[i] != nil {
+			a.ID = held[i].ID
+		} else {
+			id, err := tx.NextAddressID(ctx)
+			if err != nil {
+				return nil, err
+			}
+			a.ID = id
+		}
+		*slot = &a
+	}
+	return next, nil
+}
+
+// checkStored enforces the rules that depend on other customers.
+func checkStored(ctx context.Context, tx Tx, cur, next *Customer) error {
+	if pid := next.ParentCustomerID; pid != nil && (cur == nil || cur.ParentCustomerID == nil || *cur.ParentCustomerID != *pid) {
+		isParent, up, err := tx.ParentOf(ctx, next.ClientID, *pid)
+		if IsKind(err, NotFound) {
+			return Problems{{Field: "parent_customer_id", Message: fmt.Sprintf("must name an existing customer (there is no customer %d)", *pid)}}.Err()
+		}
+		if err != nil {
+			return err
+		}
+		if !isParent {
+			return Problems{{Field: "parent_customer_id", Message: fmt.Sprintf("must name a customer whose is_parent is true (customer %d's is false)", *pid)}}.Err()
+		}
+		// A new customer has no descendants; an existing one must not become its own
+		// ancestor.
+		for n := 0; cur != nil && up != nil; n++ {
+			if *up == next.ID || n == maxAncestors {
+				return Problems{{Field: "parent_customer_id", Message: fmt.Sprintf("would make a cycle: customer %d is below customer %d", *pid, next.ID)}}.Err()
+			}
+			if _, up, err = tx.ParentOf(ctx, next.ClientID, *up); err != nil {
+				return err
+			}
+		}
+	}
+	if cur != nil && cur.IsParent && !next.IsParent {
+		has, err := tx.HasChildren(ctx, next.ClientID, next.ID)
+		if err != nil {
+			return err
+		}
+		if has {
+			return Errorf(Conflict, "is_parent cannot become false while other customers name customer %d as their parent", next.ID)
+		}
+	}
+	for _, u := range []struct {
+		field    UniqueField
+		next     *string
+		previous *string
+	}{
+		{UniqueAccountNumber, next.AccountNumber, accountNumberOf(cur)},
+		{UniqueRegistrationCode, next.RegistrationCode, registrationCodeOf(cur)},
+	} {
+		if u.next == nil || *u.next == "" || (u.previous != nil && *u.previous == *u.next) {
+			continue
+		}
+		owner, err := tx.OwnerOf(ctx, next.ClientID, u.field, *u.next)
+		if err != nil {
+			return err
+		}
+		if owner != 0 && owner != next.ID {
+			return Errorf(Conflict, "%s %q is already used by customer %d", u.field, *u.next, owner)
+		}
+	}
+	return nil
+}
+
+func accountNumberOf(c *Customer) *string {
+	if c == nil {
+		return nil
+	}
+	return c.AccountNumber
+}
+
+func registrationCodeOf(c *Customer) *string {
+	if c == nil {
+		return nil
+	}
+	return c.RegistrationCode
+}
+
+// RegistrationAlphabet is the alphabet of generated registration codes: upper-case letters
+// and digits without the look-alikes 0/O, 1/I/L.
+const RegistrationAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+// RegistrationCodeLength is the length of a generated registration code.
+const RegistrationCodeLength = 12
+
+// newRegistrationCode returns a random code not yet used by the client.
+func newRegistrationCode(ctx context.Context, tx Tx, client int64) (string, error) {
+	for range 5 {
+		code := RandomString(RegistrationAlphabet, RegistrationCodeLength)
+		owner, err := tx.OwnerOf(ctx, client, UniqueRegistrationCode, code)
+		if err != nil {
+			return "", err
+		}
+		if owner == 0 {
+			return code, nil
+		}
+	}
+	return "", fmt.Errorf("no free registration code after 5 tries")
+}
+
+// RandomString returns n characters drawn uniformly from alphabet by a CSPRNG.
+func RandomString(alphabet string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[randIntn(len(alphabet))]
+	}
+	return string(b)
+}
+
+func randIntn(n int) int {
+	// Rejection sampling keeps every character equally likely.
+	limit := 256 - 256%n
+	var one [1]byte
+	for {
+		if _, err := rand.Read(one[:]); err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		if int(one[0]) < limit {
+			return int(one[0]) % n
+		}
+	}
+}

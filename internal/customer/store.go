@@ -1,0 +1,232 @@
+package customer
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Store keeps clients, users, customers and idempotency records. internal/sqlite and
+// internal/postgres implement it; both pass the suite in internal/storetest.
+//
+// Every customer method takes the client (tenant) explicitly and touches only that
+// client's customers: another client's customer is NotFound.
+type Store interface {
+	// Customer returns one customer. Errors: NotFound, Unavailable.
+	Customer(ctx context.Context, client int64, id int32) (*Customer, error)
+	// SearchCustomers returns one page of the client's customers that match q.
+	// Errors: Unavailable.
+	SearchCustomers(ctx context.Context, client int64, q *Query) (*Page, error)
+	// WriteCustomer creates, replaces or changes one customer in one transaction, by
+	// calling Apply. Errors: Invalid, NotFound, Conflict, PreconditionFailed, Unavailable.
+	WriteCustomer(ctx context.Context, w *Write) (*Customer, error)
+
+	// BeginIdempotent claims k for a request about to run. It returns the stored response
+	// when the key already completed for the same request. Errors: IdempotencyMismatch
+	// (same key, other request), Conflict (the first request is still running), Unavailable.
+	BeginIdempotent(ctx context.Context, k *IdempotencyKey) (*Response, error)
+	// FinishIdempotent records the response of a claimed key whose request wrote nothing
+	// (WriteCustomer records it otherwise). Errors: Unavailable.
+	FinishIdempotent(ctx context.Context, k *IdempotencyKey, r *Response) error
+	// ReleaseIdempotent forgets a claimed key whose request failed for a reason a retry may
+	// not meet again (a 5xx), so that the retry runs. Errors: Unavailable.
+	ReleaseIdempotent(ctx context.Context, k *IdempotencyKey) error
+	// PurgeIdempotency deletes the keys claimed before the given time and reports how many.
+	PurgeIdempotency(ctx context.Context, before time.Time) (int64, error)
+
+	// CreateClient adds a client. Errors: Invalid, Conflict (code taken).
+	CreateClient(ctx context.Context, code, name string) (*Client, error)
+	// CreateUser adds a user to an existing client.
+	// Errors: Invalid, NotFound (no such client), Conflict (username taken).
+	CreateUser(ctx context.Context, u *NewUser) (*User, error)
+	// UserByLogin finds a user by client code and username, both matched ignoring letter
+	// case. Errors: NotFound, Unavailable.
+	UserByLogin(ctx context.Context, clientCode, username string) (*User, error)
+	// Bootstrap creates the client and user that newUser returns when the store has no
+	// user at all (calling newUser only then), and reports whether it did. Safe when
+	// several processes start at once.
+	Bootstrap(ctx context.Context, clientName string, newUser func() (*NewUser, error)) (bool, error)
+
+	// Ping reports whether the store answers. Errors: Unavailable.
+	Ping(ctx context.Context) error
+	// Close releases the store; writes already acknowledged are durable.
+	Close() error
+}
+
+// Tx is what Apply needs from a store inside one write transaction. Reads through a Tx see
+// the transaction's own writes; a store that runs writers concurrently locks the rows it
+// returns so that the checks Apply makes still hold at commit.
+type Tx interface {
+	// CustomerForUpdate returns a customer and locks it for this transaction.
+	// Errors: NotFound.
+	CustomerForUpdate(ctx context.Context, client int64, id int32) (*Customer, error)
+	// ParentOf returns a customer's is_parent flag and its own parent, and keeps the
+	// customer from changing is_parent until commit. Errors: NotFound.
+	ParentOf(ctx context.Context, client int64, id int32) (isParent bool, parent *int32, err error)
+	// HasChildren reports whether any customer of the client names id as its parent.
+	HasChildren(ctx context.Context, client int64, id int32) (bool, error)
+	// OwnerOf returns the customer whose unique field (UniqueAccountNumber or
+	// UniqueRegistrationCode) has value, or 0.
+	OwnerOf(ctx context.Context, client int64, field UniqueField, value string) (int32, error)
+	// NextAddressID returns a new, never used address id.
+	NextAddressID(ctx context.Context) (int32, error)
+	// InsertCustomer stores a new customer and sets its ID. Errors: Conflict.
+	InsertCustomer(ctx context.Context, c *Customer) error
+	// UpdateCustomer stores a new version of an existing customer. Errors: Conflict.
+	UpdateCustomer(ctx context.Context, c *Customer) error
+	// CompleteIdempotent records the response of a claimed key.
+	CompleteIdempotent(ctx context.Context, k *IdempotencyKey, r *Response) error
+}
+
+// UniqueField names a field that is unique per client when non-empty.
+type UniqueField string
+
+// The unique fields.
+const (
+	UniqueAccountNumber    UniqueField = "account_number"
+	UniqueRegistrationCode UniqueField = "registration_code"
+)
+
+// Write is one write to one customer.
+type Write struct {
+	Client int64
+	User   int32
+	// ID is the customer to change; 0 creates one from Input.
+	ID int32
+	// Input is the new writable state (POST, PUT). Exactly one of Input and Change is set.
+	Input *Writable
+	// Change computes the new writable state from the current customer (PATCH, DELETE).
+	// It runs inside the transaction; its errors abort the write.
+	Change func(current *Customer) (*Writable, error)
+	// If is the If-Match precondition, or nil.
+	If *Precondition
+	// Key, when set, records Render's response in the same transaction, so that a retry
+	// of an acknowledged write replays it instead of writing again.
+	Key    *IdempotencyKey
+	Render func(*Customer) (*Response, error)
+}
+
+// Precondition is a parsed If-Match header.
+type Precondition struct {
+	Any  bool     // If-Match: *
+	Tags []string // strong entity tags, quotes included
+}
+
+// Check returns PreconditionFailed unless c's current ETag is one of the tags.
+func (p *Precondition) Check(c *Customer) error {
+	if p == nil || p.Any {
+		return nil
+	}
+	tag := c.ETag()
+	for _, t := range p.Tags {
+		if t == tag {
+			return nil
+		}
+	}
+	return Errorf(PreconditionFailed, "If-Match does not match the current version of customer %d (its ETag is %s)", c.ID, tag)
+}
+
+// ETag returns the strong entity tag of version v of customer id.
+func ETag(id int32, v int64) string {
+	return `"` + strconv.FormatInt(int64(id), 10) + "-" + strconv.FormatInt(v, 10) + `"`
+}
+
+// IdempotencyKey identifies one request by its user and Idempotency-Key, and fingerprints
+// what it asked for (method, path, body) to tell a retry from a reuse.
+type IdempotencyKey struct {
+	User        int32
+	Key         string
+	Fingerprint string
+}
+
+// Response is a stored HTTP response, replayed for a retried request.
+type Response struct {
+	Status   int
+	ETag     string
+	Location string
+	Body     []byte
+	// Replayed marks a stored response sent again for a retry, and Recorded one already
+	// stored under its key; neither is stored.
+	Replayed bool
+	Recorded bool
+}
+
+// IdempotencyTTL is how long a response stays replayable.
+const IdempotencyTTL = 24 * time.Hour
+
+// IdempotencyStale is how long a claimed key may stay unfinished before a retry may take
+// it over: longer than any request may run, so only a crashed process leaves one.
+const IdempotencyStale = 2 * time.Minute
+
+// Query selects and orders customers for a search. Within one filter several values
+// match any of them; different filters must all match.
+type Query struct {
+	IDs               []int32
+	AccountNumbers    []string
+	ParentIDs         []int32
+	AgentIDs          []int32
+	SecondaryAgentIDs []int32
+	SoldBy            []int32
+	CreatedBy         []int32
+	BillProfileIDs    []int32
+	Statuses          []Status
+	Email             string // substring, already Fold-ed
+	Name              string // substring, already Fold-ed
+	IsParent          *bool
+	Suspended         *bool
+	Created           TimeRange
+	Updated           TimeRange
+	Activated         TimeRange
+	Closed            TimeRange
+	Sort              SortKey
+	Descending        bool
+	Page              int // from 1
+	PageSize          int // from 1 to MaxPageSize
+}
+
+// TimeRange is an inclusive range; a nil end is open.
+type TimeRange struct{ From, To *time.Time }
+
+// SortKey is a field a search can be ordered by. Ties always break on customer_id in the
+// same direction; a customer without a value sorts before all others ascending.
+type SortKey string
+
+// The sort keys.
+const (
+	SortCustomerID    SortKey = "customer_id"
+	SortAccountNumber SortKey = "account_number"
+	SortCreatedDate   SortKey = "created_date"
+	SortUpdatedDate   SortKey = "updated_date"
+	SortActivatedDate SortKey = "activated_date"
+	SortCloseDate     SortKey = "close_date"
+	SortStatus        SortKey = "status"
+)
+
+// SortKeys lists every sort key.
+var SortKeys = []SortKey{SortCustomerID, SortAccountNumber, SortCreatedDate, SortUpdatedDate, SortActivatedDate, SortCloseDate, SortStatus}
+
+// Page sizes of a search.
+const (
+	DefaultPageSize = 10
+	MaxPageSize     = 500
+)
+
+// Page is one page of search results.
+type Page struct {
+	Customers []*Customer
+	HasMore   bool
+}
+
+// Offset is the number of records before the query's page.
+func (q *Query) Offset() int { return (q.Page - 1) * q.PageSize }
+
+// ShortSubstring reports whether a substring search for s is too short for a trigram
+// index, and so is answered by reading the client's customers in order instead.
+func ShortSubstring(s string) bool { return len([]rune(s)) < 3 }
+
+// LikePattern returns a SQL LIKE pattern matching s anywhere, with '\' as escape.
+func LikePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}

@@ -1,0 +1,145 @@
+package customer
+
+import (
+	"crypto/subtle"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Client is a tenant: one billing company, identified by its code.
+type Client struct {
+	ID        int64
+	Code      string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Role says what a user may do.
+type Role string
+
+// The roles.
+const (
+	RoleAdmin     Role = "admin"
+	RoleReadWrite Role = "readwrite"
+	RoleReadOnly  Role = "readonly"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleReadWrite, RoleReadOnly}
+
+// CanWrite reports whether the role may create, change or close customers.
+func (r Role) CanWrite() bool { return r == RoleAdmin || r == RoleReadWrite }
+
+// User is an API login of one client.
+type User struct {
+	ID           int32
+	ClientID     int64
+	ClientCode   string
+	Username     string
+	Role         Role
+	PasswordHash string
+}
+
+// NewUser is a user to create.
+type NewUser struct {
+	ClientCode   string
+	Username     string
+	Role         Role
+	PasswordHash string
+}
+
+// Limits of client codes and usernames.
+const (
+	MaxClientCode = 32
+	MaxClientName = 200
+	MaxUsername   = 100
+)
+
+// ValidateClient checks a client code and name. Errors: Invalid.
+func ValidateClient(code, name string) error {
+	var p Problems
+	if code == "" || len(code) > MaxClientCode || strings.IndexFunc(code, func(r rune) bool {
+		return !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.'))
+	}) >= 0 {
+		p.Add("code", "must be 1 to %d letters, digits, '-', '_' or '.'", MaxClientCode)
+	}
+	maxLen(&p, "name", &name, MaxClientName)
+	return p.Err()
+}
+
+// Validate checks a new user. Errors: Invalid.
+func (u *NewUser) Validate() error {
+	var p Problems
+	if err := ValidateClient(u.ClientCode, ""); err != nil {
+		p.Add("client", "must be an existing client code")
+	}
+	if u.Username == "" || utf8.RuneCountInString(u.Username) > MaxUsername || !utf8.ValidString(u.Username) ||
+		strings.IndexFunc(u.Username, func(r rune) bool { return r == ':' || unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		p.Add("username", "must be 1 to %d characters without spaces or ':'", MaxUsername)
+	}
+	if _, ok := ParseEnum(string(u.Role), Roles); !ok {
+		p.Add("role", "must be one of %s", EnumList(Roles))
+	}
+	if u.PasswordHash == "" {
+		p.Add("password", "is required")
+	}
+	return p.Err()
+}
+
+// SplitLogin splits "username@clientcode" at its last '@', so a username may itself be an
+// email address.
+func SplitLogin(login string) (username, clientCode string, ok bool) {
+	i := strings.LastIndexByte(login, '@')
+	if i <= 0 || i == len(login)-1 {
+		return "", "", false
+	}
+	return login[:i], login[i+1:], true
+}
+
+// MinPasswordLength is the shortest password custd accepts.
+const MinPasswordLength = 12
+
+// PasswordCost is the bcrypt cost of stored password hashes.
+var PasswordCost = 11
+
+// HashPassword returns a salted bcrypt hash of password. Errors: Invalid.
+func HashPassword(password string) (string, error) {
+	if len(password) < MinPasswordLength {
+		return "", Problems{{Field: "password", Message: "must be at least 12 characters"}}.Err()
+	}
+	if len(password) > 72 {
+		return "", Problems{{Field: "password", Message: "must be at most 72 bytes"}}.Err()
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), PasswordCost)
+	return string(h), err
+}
+
+// dummyHash is compared against when a login names no user, so that a failed login costs
+// the same whether or not the user exists.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("custd-no-such-user-password"), PasswordCost)
+	return h
+})
+
+// CheckPassword reports whether password matches hash, in constant time. An empty hash
+// (no such user) costs the same and never matches.
+func CheckPassword(hash, password string) bool {
+	if hash == "" {
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+}
+
+// EqualSecret compares two secrets in constant time.
+func EqualSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// NewPassword returns a random password for generated logins.
+func NewPassword() string {
+	return RandomString("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 24)
+}

@@ -1,0 +1,321 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+// maxBody is the largest request body accepted.
+const maxBody = 1 << 20
+
+// Media types of request bodies.
+var (
+	jsonBodies  = []string{"application/json", "text/json"}
+	patchBodies = []string{"application/json-patch+json"}
+)
+
+// writeRequest is a write, its body already read, ready to run.
+type writeRequest struct {
+	r    *http.Request
+	user *customer.User
+	body []byte
+	key  *customer.IdempotencyKey // nil without an Idempotency-Key
+}
+
+// writing reads and checks a write's body, then runs h under the request's
+// Idempotency-Key: a retry of a finished request gets the first response again.
+// bodies lists the media types h takes; nil means h takes no body.
+func (s *server) writing(bodies []string, h func(*writeRequest) (*customer.Response, error)) func(*http.Request, *customer.User) (*customer.Response, error) {
+	return func(r *http.Request, u *customer.User) (*customer.Response, error) {
+		body, err := readBody(r, bodies)
+		if err != nil {
+			return nil, err
+		}
+		wr := &writeRequest{r: r, user: u, body: body}
+		key, given := r.Header["Idempotency-Key"]
+		if !given {
+			return h(wr)
+		}
+		if len(key) != 1 || !validIdempotencyKey(key[0]) {
+			return nil, customer.Problems{{Field: "Idempotency-Key", Message: "must be one header of 1 to 255 printable ASCII characters"}}.Err()
+		}
+		sum := sha256.Sum256([]byte(r.Method + "\n" + r.URL.Path + "\n" + string(body)))
+		wr.key = &customer.IdempotencyKey{User: u.ID, Key: key[0], Fingerprint: hex.EncodeToString(sum[:])}
+		stored, err := s.store.BeginIdempotent(r.Context(), wr.key)
+		if err != nil {
+			return nil, err
+		}
+		if stored != nil {
+			stored.Replayed = true
+			return stored, nil
+		}
+		resp, err := h(wr)
+		// Record the outcome for retries; a server-side failure is forgotten instead, so
+		// that a retry runs again. The client may be gone: finish regardless.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+		defer cancel()
+		switch {
+		case err != nil && statusOf[customer.KindOf(err)] >= 500:
+			if rerr := s.store.ReleaseIdempotent(ctx, wr.key); rerr != nil {
+				s.log.Warn("releasing idempotency key", "request_id", requestID(r.Context()), "err", rerr)
+			}
+			return nil, err
+		case err != nil:
+			resp = s.errorResponse(r, err)
+			fallthrough
+		case !resp.Recorded:
+			if ferr := s.store.FinishIdempotent(ctx, wr.key, resp); ferr != nil {
+				s.log.Warn("recording idempotent response", "request_id", requestID(r.Context()), "err", ferr)
+			}
+		}
+		return resp, nil
+	}
+}
+
+func validIdempotencyKey(k string) bool {
+	if k == "" || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// readBody checks the body's media type and reads it, up to maxBody.
+// Errors: UnsupportedMediaType, TooLarge, Invalid.
+func readBody(r *http.Request, accepted []string) ([]byte, error) {
+	if accepted == nil {
+		return nil, nil
+	}
+	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || !slices.Contains(accepted, strings.ToLower(media)) {
+		return nil, customer.Errorf(customer.UnsupportedMediaType, "Content-Type must be %s", strings.Join(accepted, " or "))
+	}
+	if r.ContentLength > maxBody {
+		return nil, tooLarge()
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, tooLarge()
+	}
+	if err != nil {
+		return nil, customer.Errorf(customer.Invalid, "reading the request body: %v", err)
+	}
+	return body, nil
+}
+
+func tooLarge() error {
+	return customer.Errorf(customer.TooLarge, "the request body is larger than %d bytes (1 MiB)", maxBody)
+}
+
+// pathID reads the {id} of a customer path. Errors: Invalid.
+func pathID(r *http.Request) (int32, error) {
+	id, ok := parseID(r.PathValue("id"))
+	if !ok {
+		return 0, customer.Problems{{Field: "id", Message: "must be a whole number from 1 to 2147483647"}}.Err()
+	}
+	return id, nil
+}
+
+// parseIfMatch reads an If-Match header: "*" or a list of entity tags. Weak tags never
+// match a strong comparison, so they are dropped. Nil when the header is absent.
+func parseIfMatch(r *http.Request) *customer.Precondition {
+	values := r.Header.Values("If-Match")
+	if len(values) == 0 {
+		return nil
+	}
+	p := &customer.Precondition{Tags: []string{}}
+	for _, v := range values {
+		for _, tag := range strings.Split(v, ",") {
+			tag = strings.TrimSpace(tag)
+			switch {
+			case tag == "*":
+				p.Any = true
+			case strings.HasPrefix(tag, `"`):
+				p.Tags = append(p.Tags, tag)
+			}
+		}
+	}
+	return p
+}
+
+// noneMatch reports whether an If-None-Match header matches etag (weak comparison).
+func noneMatch(header, etag string) bool {
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// customerResponse renders a single customer with ok and links.
+func (s *server) customerResponse(r *http.Request, c *customer.Customer, status int) (*customer.Response, error) {
+	out := s.enc.customer(c)
+	out.OK = true
+	out.Links = []linkJSON{{Rel: "self", Href: s.base(r) + "/v1/Customers/" + strconv.Itoa(int(c.ID))}}
+	resp, err := jsonResponse(status, out)
+	if err != nil {
+		return nil, err
+	}
+	resp.ETag = c.ETag()
+	return resp, nil
+}
+
+// base is the scheme and host that links start with.
+func (s *server) base(r *http.Request) string {
+	if s.baseURL != "" {
+		return s.baseURL
+	}
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// write runs w with its response rendered by render: inside the transaction when the
+// request has an Idempotency-Key (so the stored response is the one sent), else after.
+func (s *server) write(wr *writeRequest, w *customer.Write, render func(*customer.Customer) (*customer.Response, error)) (*customer.Response, error) {
+	w.Client, w.User, w.Key = wr.user.ClientID, wr.user.ID, wr.key
+	var rendered *customer.Response
+	w.Render = func(c *customer.Customer) (*customer.Response, error) {
+		var err error
+		rendered, err = render(c)
+		if rendered != nil {
+			rendered.Recorded = true
+		}
+		return rendered, err
+	}
+	c, err := s.store.WriteCustomer(wr.r.Context(), w)
+	if err != nil {
+		return nil, err
+	}
+	if rendered == nil {
+		return render(c)
+	}
+	return rendered, nil
+}
+
+func (s *server) createCustomer(wr *writeRequest) (*customer.Response, error) {
+	in, err := decodeCustomer(wr.body, forCreate, 0)
+	if err != nil {
+		return nil, err
+	}
+	return s.write(wr, &customer.Write{Input: in}, func(c *customer.Customer) (*customer.Response, error) {
+		resp, err := jsonResponse(http.StatusCreated, struct {
+			OK bool  `json:"ok"`
+			ID int32 `json:"id"`
+		}{true, c.ID})
+		if err == nil {
+			resp.Location = "/v1/Customers/" + strconv.Itoa(int(c.ID))
+			resp.ETag = c.ETag()
+		}
+		return resp, err
+	})
+}
+
+func (s *server) getCustomer(r *http.Request, u *customer.User) (*customer.Response, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.store.Customer(r.Context(), u.ClientID, id)
+	if err != nil {
+		return nil, err
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && noneMatch(inm, c.ETag()) {
+		return &customer.Response{Status: http.StatusNotModified, ETag: c.ETag()}, nil
+	}
+	return s.customerResponse(r, c, http.StatusOK)
+}
+
+func (s *server) replaceCustomer(wr *writeRequest) (*customer.Response, error) {
+	id, err := pathID(wr.r)
+	if err != nil {
+		return nil, err
+	}
+	in, err := decodeCustomer(wr.body, forReplace, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.write(wr, &customer.Write{ID: id, Input: in, If: parseIfMatch(wr.r)}, s.renderOK(wr.r))
+}
+
+func (s *server) patchCustomer(wr *writeRequest) (*customer.Response, error) {
+	id, err := pathID(wr.r)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := parsePatch(wr.body)
+	if err != nil {
+		return nil, err
+	}
+	change := func(cur *customer.Customer) (*customer.Writable, error) {
+		doc, err := json.Marshal(s.enc.customer(cur))
+		if err != nil {
+			return nil, err
+		}
+		if doc, err = applyPatch(doc, ops); err != nil {
+			return nil, err
+		}
+		return decodeCustomer(doc, forReplace, id)
+	}
+	return s.write(wr, &customer.Write{ID: id, Change: change, If: parseIfMatch(wr.r)}, s.renderOK(wr.r))
+}
+
+// closeCustomer closes the account and keeps it: a billing record is never erased.
+func (s *server) closeCustomer(wr *writeRequest) (*customer.Response, error) {
+	id, err := pathID(wr.r)
+	if err != nil {
+		return nil, err
+	}
+	change := func(cur *customer.Customer) (*customer.Writable, error) {
+		w := cur.Writable
+		w.Status = customer.StatusClosed
+		return &w, nil
+	}
+	return s.write(wr, &customer.Write{ID: id, Change: change, If: parseIfMatch(wr.r)}, s.renderOK(wr.r))
+}
+
+func (s *server) renderOK(r *http.Request) func(*customer.Customer) (*customer.Response, error) {
+	return func(c *customer.Customer) (*customer.Response, error) { return s.customerResponse(r, c, http.StatusOK) }
+}
+
+func (s *server) searchCustomers(r *http.Request, u *customer.User) (*customer.Response, error) {
+	q, err := parseSearch(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.store.SearchCustomers(r.Context(), u.ClientID, q)
+	if err != nil {
+		return nil, err
+	}
+	records := make([]*customerJSON, len(page.Customers))
+	for i, c := range page.Customers {
+		records[i] = s.enc.customer(c)
+	}
+	return jsonResponse(http.StatusOK, struct {
+		OK          bool            `json:"ok"`
+		HasMore     bool            `json:"has_more"`
+		RecordCount int             `json:"record_count"`
+		Records     []*customerJSON `json:"records"`
+	}{true, page.HasMore, len(records), records})
+}

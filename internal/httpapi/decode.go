@@ -1,0 +1,362 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+// bodyMode says what a customer body is for.
+type bodyMode int
+
+const (
+	forCreate  bodyMode = iota // POST: status defaults to OPEN
+	forReplace                 // PUT and the result of a PATCH: status is required
+)
+
+// readOnly lists the members a client may send (a GET body sent back) but that the server
+// sets; they are ignored in a body and rejected as a PATCH target.
+var readOnly = map[string][]string{
+	"":                {"customer_id", "created_by", "created_date", "updated_date", "ok", "links"},
+	"billing_address": {"address_id", "customer_id"},
+	"service_address": {"address_id", "customer_id"},
+	"listing_address": {"address_id", "customer_id"},
+	"finance":         {"amount_due", "amount_overdue", "balance", "due_date"},
+}
+
+// decoder reads a JSON customer member by member, recording every problem instead of
+// stopping at the first, so that one 400 lists them all.
+type decoder struct {
+	p customer.Problems
+}
+
+// decodeCustomer decodes a POST or PUT body (or a patched document) into the writable
+// state of a customer. self is the customer of the path (0 on create): a customer_id in
+// the body must equal it. Errors: Invalid, listing every problem of the body, including
+// the domain rules of the members that did decode.
+func decodeCustomer(body []byte, mode bodyMode, self int32) (*customer.Writable, error) {
+	var d decoder
+	members, err := objectMembers(body)
+	if err != nil {
+		return nil, err
+	}
+	w := &customer.Writable{Status: customer.StatusOpen}
+	d.customer(members, w, mode, self)
+	if len(d.p) == 0 {
+		return w, nil
+	}
+	// Report the domain rules too, except on members that did not even decode.
+	var rules customer.Problems
+	w.Validate(&rules, self, customer.Now())
+	for _, r := range rules {
+		if !slices.ContainsFunc(d.p, func(f customer.FieldError) bool { return f.Field == r.Field }) {
+			d.p = append(d.p, r)
+		}
+	}
+	return nil, d.p.Err()
+}
+
+// objectMembers parses a JSON object body. Errors: Invalid.
+func objectMembers(body []byte) (map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, customer.Errorf(customer.Invalid, "the request body is empty: send a JSON object")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return nil, customer.Errorf(customer.Invalid, "the request body must be a JSON object, not %s", typeErr.Value)
+		}
+		return nil, customer.Errorf(customer.Invalid, "the request body is not valid JSON: %s", jsonProblem(err))
+	}
+	if members == nil {
+		return nil, customer.Errorf(customer.Invalid, "the request body must be a JSON object, not null")
+	}
+	return members, nil
+}
+
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("%s (at byte %d)", syn.Error(), syn.Offset)
+	}
+	return err.Error()
+}
+
+// unknown records members that are neither known nor read-only.
+func (d *decoder) unknown(path string, members map[string]json.RawMessage, known ...string) {
+	names := make([]string, 0, len(members))
+	for name := range members {
+		if !slices.Contains(known, name) && !slices.Contains(readOnly[path], name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		d.p.Add(join(path, name), "is not a member of this object (check its spelling)")
+	}
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func (d *decoder) customer(m map[string]json.RawMessage, w *customer.Writable, mode bodyMode, self int32) {
+	d.unknown("", m, "billing_address", "service_address", "listing_address", "parent_customer_id", "account_number",
+		"activated_date", "agent_id", "secondary_agent_id", "close_date", "email", "is_parent", "registration_code",
+		"security_pin", "sold_by", "source", "status", "auto_debit", "finance", "profile", "fields", "suspended",
+		"suspended_date", "culture", "close_on_no_active_services")
+	if raw, ok := m["customer_id"]; ok && self != 0 && !isNull(raw) {
+		if id, ok := intValue(raw); !ok || id != int64(self) {
+			d.p.Add("customer_id", "must be omitted, null or equal to the id in the path (%d)", self)
+		}
+	}
+	w.BillingAddress = d.address("billing_address", m["billing_address"])
+	w.ServiceAddress = d.address("service_address", m["service_address"])
+	w.ListingAddress = d.address("listing_address", m["listing_address"])
+	w.ParentCustomerID = d.int32("parent_customer_id", m["parent_customer_id"], 1, math.MaxInt32)
+	w.AccountNumber = d.string("account_number", m["account_number"])
+	w.ActivatedDate = d.time("activated_date", m["activated_date"])
+	w.AgentID = d.int32("agent_id", m["agent_id"], 1, math.MaxInt32)
+	w.SecondaryAgentID = d.int32("secondary_agent_id", m["secondary_agent_id"], 1, math.MaxInt32)
+	w.CloseDate = d.time("close_date", m["close_date"])
+	w.Email = d.string("email", m["email"])
+	w.IsParent = d.bool("is_parent", m["is_parent"])
+	w.RegistrationCode = d.string("registration_code", m["registration_code"])
+	w.SecurityPIN = d.string("security_pin", m["security_pin"])
+	w.SoldBy = d.int32("sold_by", m["sold_by"], 1, math.MaxInt32)
+	w.Source = d.string("source", m["source"])
+	if raw, ok := m["status"]; ok && !isNull(raw) {
+		if s := d.string("status", raw); s != nil {
+			if st, ok := customer.ParseEnum(*s, customer.Statuses); ok {
+				w.Status = st
+			} else if customer.Fold(*s) == "all" {
+				d.p.Add("status", "ALL is only a search value; a customer's status must be one of %s", customer.EnumList(customer.Statuses))
+			} else {
+				d.p.Add("status", "must be one of %s", customer.EnumList(customer.Statuses))
+			}
+		}
+	} else if mode == forReplace {
+		d.p.Add("status", "is required: a replace must state the status (one of %s)", customer.EnumList(customer.Statuses))
+	}
+	d.autoDebit(m["auto_debit"], &w.AutoDebit)
+	d.finance(m["finance"], &w.Finance)
+	d.profile(m["profile"], &w.Profile)
+	w.Fields = d.customFields(m["fields"])
+	w.Suspended = d.bool("suspended", m["suspended"])
+	w.SuspendedDate = d.time("suspended_date", m["suspended_date"])
+	w.Culture = d.string("culture", m["culture"])
+	w.CloseOnNoActiveServices = d.bool("close_on_no_active_services", m["close_on_no_active_services"])
+}
+
+// object returns the members of an optional nested object; nil for absent or null.
+func (d *decoder) object(path string, raw json.RawMessage) map[string]json.RawMessage {
+	if raw == nil || isNull(raw) {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if raw[0] != '{' || json.Unmarshal(raw, &m) != nil {
+		d.p.Add(path, "must be an object or null")
+		return nil
+	}
+	return m
+}
+
+func (d *decoder) address(path string, raw json.RawMessage) *customer.Address {
+	m := d.object(path, raw)
+	if m == nil {
+		return nil
+	}
+	names := make([]string, 0, len(customer.AddressLimits)+1)
+	a := &customer.Address{}
+	for _, l := range customer.AddressLimits {
+		names = append(names, l.Name)
+		if s := d.string(join(path, l.Name), m[l.Name]); s != nil {
+			*l.Get(a) = *s
+		}
+	}
+	names = append(names, "country_code")
+	if c := d.int32(join(path, "country_code"), m["country_code"], 0, math.MaxInt32); c != nil {
+		a.CountryCode = *c
+	}
+	d.unknown(path, m, names...)
+	return a
+}
+
+func (d *decoder) autoDebit(raw json.RawMessage, a *customer.AutoDebit) {
+	m := d.object("auto_debit", raw)
+	d.unknown("auto_debit", m, "enabled", "day", "payment_account_id")
+	a.Enabled = d.bool("auto_debit.enabled", m["enabled"])
+	a.Day = d.int32("auto_debit.day", m["day"], 1, 31)
+	a.PaymentAccountID = d.int32("auto_debit.payment_account_id", m["payment_account_id"], 1, math.MaxInt32)
+}
+
+func (d *decoder) finance(raw json.RawMessage, f *customer.Finance) {
+	m := d.object("finance", raw)
+	d.unknown("finance", m, "balance_limit", "balance_limit_enabled", "bill_profile_id", "billing_method",
+		"collection_template_id", "contract_start_date", "contract_end_date", "cycle_date", "late_fees_enabled",
+		"payment_terms_days", "payment_fees_enabled", "tax_exempt_enabled", "tax_exempt_types",
+		"usage_file_enabled", "usage_file_format")
+	f.BalanceLimit = d.money("finance.balance_limit", m["balance_limit"])
+	f.BalanceLimitEnabled = d.bool("finance.balance_limit_enabled", m["balance_limit_enabled"])
+	f.BillProfileID = d.int32("finance.bill_profile_id", m["bill_profile_id"], 1, math.MaxInt32)
+	if s := d.string("finance.billing_method", m["billing_method"]); s != nil {
+		if bm, ok := customer.ParseEnum(*s, customer.BillingMethods); ok {
+			f.BillingMethod = &bm
+		} else {
+			d.p.Add("finance.billing_method", "must be one of %s", customer.EnumList(customer.BillingMethods))
+		}
+	}
+	f.CollectionTemplateID = d.int32("finance.collection_template_id", m["collection_template_id"], 1, math.MaxInt32)
+	f.ContractStartDate = d.time("finance.contract_start_date", m["contract_start_date"])
+	f.ContractEndDate = d.time("finance.contract_end_date", m["contract_end_date"])
+	f.CycleDate = d.time("finance.cycle_date", m["cycle_date"])
+	f.LateFeesEnabled = d.bool("finance.late_fees_enabled", m["late_fees_enabled"])
+	f.PaymentTermsDays = d.int32("finance.payment_terms_days", m["payment_terms_days"], 0, customer.MaxPaymentTermsDays)
+	f.PaymentFeesEnabled = d.bool("finance.payment_fees_enabled", m["payment_fees_enabled"])
+	f.TaxExemptEnabled = d.bool("finance.tax_exempt_enabled", m["tax_exempt_enabled"])
+	f.TaxExemptTypes = d.string("finance.tax_exempt_types", m["tax_exempt_types"])
+	f.UsageFileEnabled = d.bool("finance.usage_file_enabled", m["usage_file_enabled"])
+	f.UsageFileFormat = d.string("finance.usage_file_format", m["usage_file_format"])
+}
+
+func (d *decoder) profile(raw json.RawMessage, p *customer.Profile) {
+	m := d.object("profile", raw)
+	d.unknown("profile", m, "class", "date_of_birth", "language", "tax_id")
+	if s := d.string("profile.class", m["class"]); s != nil {
+		if c, ok := customer.ParseEnum(*s, customer.Classes); ok {
+			p.Class = &c
+		} else {
+			d.p.Add("profile.class", "must be one of %s, or null", customer.EnumList(customer.Classes))
+		}
+	}
+	if s := d.string("profile.date_of_birth", m["date_of_birth"]); s != nil {
+		if t, ok := parseDate(*s); ok {
+			p.DateOfBirth = &t
+		} else {
+			d.p.Add("profile.date_of_birth", "must be a date such as 1980-05-31")
+		}
+	}
+	p.Language = d.string("profile.language", m["language"])
+	p.TaxID = d.string("profile.tax_id", m["tax_id"])
+}
+
+func (d *decoder) customFields(raw json.RawMessage) []customer.CustomField {
+	if raw == nil || isNull(raw) {
+		return nil
+	}
+	var items []json.RawMessage
+	if raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
+		d.p.Add("fields", "must be an array of objects")
+		return nil
+	}
+	out := make([]customer.CustomField, 0, len(items))
+	for i, item := range items {
+		path := "fields[" + strconv.Itoa(i) + "]"
+		m := d.object(path, item)
+		if m == nil {
+			if isNull(item) {
+				d.p.Add(path, "must be an object")
+			}
+			continue
+		}
+		d.unknown(path, m, "field_id", "label", "value")
+		var f customer.CustomField
+		if id := d.int32(path+".field_id", m["field_id"], 1, math.MaxInt32); id != nil {
+			f.FieldID = *id
+		} else if _, given := m["field_id"]; !given || isNull(m["field_id"]) {
+			d.p.Add(path+".field_id", "is required")
+		}
+		if s := d.string(path+".label", m["label"]); s != nil {
+			f.Label = *s
+		}
+		if s := d.string(path+".value", m["value"]); s != nil {
+			f.Value = *s
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
+
+func (d *decoder) string(path string, raw json.RawMessage) *string {
+	if raw == nil || isNull(raw) {
+		return nil
+	}
+	var s string
+	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		d.p.Add(path, "must be a string")
+		return nil
+	}
+	return &s
+}
+
+func (d *decoder) bool(path string, raw json.RawMessage) bool {
+	switch string(raw) {
+	case "true":
+		return true
+	case "", "false", "null":
+		return false
+	}
+	d.p.Add(path, "must be true or false")
+	return false
+}
+
+// intValue reads a JSON whole number.
+func intValue(raw json.RawMessage) (int64, bool) {
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	return n, err == nil
+}
+
+func (d *decoder) int32(path string, raw json.RawMessage, lo, hi int64) *int32 {
+	if raw == nil || isNull(raw) {
+		return nil
+	}
+	n, ok := intValue(raw)
+	if !ok || n < lo || n > hi {
+		d.p.Add(path, "must be a whole number from %d to %d", lo, hi)
+		return nil
+	}
+	v := int32(n)
+	return &v
+}
+
+func (d *decoder) time(path string, raw json.RawMessage) *time.Time {
+	if raw == nil || isNull(raw) {
+		return nil
+	}
+	var s string
+	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		d.p.Add(path, "must be a date-time string such as 2024-06-10T09:31:44.903Z")
+		return nil
+	}
+	t, ok := parseTime(s)
+	if !ok {
+		d.p.Add(path, "must be a date-time such as 2024-06-10T09:31:44.903Z (got %q)", s)
+		return nil
+	}
+	return &t
+}
+
+func (d *decoder) money(path string, raw json.RawMessage) *customer.Money {
+	if raw == nil || isNull(raw) {
+		return nil
+	}
+	m, err := customer.ParseMoney(string(raw))
+	if err != nil {
+		d.p.Add(path, "%s", err.Error())
+		return nil
+	}
+	return &m
+}

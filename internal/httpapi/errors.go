@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+// statusOf maps every error kind to its HTTP status.
+var statusOf = map[customer.Kind]int{
+	customer.Internal:             http.StatusInternalServerError,
+	customer.Invalid:              http.StatusBadRequest,
+	customer.Unauthorized:         http.StatusUnauthorized,
+	customer.Forbidden:            http.StatusForbidden,
+	customer.NotFound:             http.StatusNotFound,
+	customer.MethodNotAllowed:     http.StatusMethodNotAllowed,
+	customer.Conflict:             http.StatusConflict,
+	customer.PreconditionFailed:   http.StatusPreconditionFailed,
+	customer.TooLarge:             http.StatusRequestEntityTooLarge,
+	customer.UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	customer.IdempotencyMismatch:  http.StatusUnprocessableEntity,
+	customer.RateLimited:          http.StatusTooManyRequests,
+	customer.Unavailable:          http.StatusServiceUnavailable,
+}
+
+// errorJSON is the body of every error response.
+type errorJSON struct {
+	OK      bool                  `json:"ok"`
+	Message string                `json:"message"`
+	Errors  []customer.FieldError `json:"errors,omitempty"`
+}
+
+// errorResponse renders err as a response. A 500 keeps its cause out of the body: the
+// caller gets the request id, the log gets the cause.
+func (s *server) errorResponse(r *http.Request, err error) *customer.Response {
+	var e *customer.Error
+	if !errors.As(err, &e) {
+		e = &customer.Error{Kind: customer.Internal, Err: err}
+	}
+	status := statusOf[e.Kind]
+	body := errorJSON{Message: e.Message, Errors: e.Fields}
+	switch e.Kind {
+	case customer.Internal:
+		s.log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "err", err)
+		body = errorJSON{Message: "internal error; quote request id " + requestID(r.Context()) + " when reporting it"}
+	case customer.Unavailable:
+		s.log.WarnContext(r.Context(), "store unavailable", "request_id", requestID(r.Context()), "err", err)
+	}
+	if body.Message == "" {
+		body.Message = http.StatusText(status)
+	}
+	b, _ := json.Marshal(body)
+	return &customer.Response{Status: status, Body: b}
+}
+
+// writeError sends err as an error response, with the headers its status calls for.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	resp := s.errorResponse(r, err)
+	switch resp.Status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Basic realm="custd", charset="UTF-8"`)
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
+	}
+	s.writeResponse(w, r, resp)
+}

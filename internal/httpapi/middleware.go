@@ -1,0 +1,166 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	userKey
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// middleware wraps the routes in what every request goes through, outermost first:
+// a request id, the request log, panic recovery, and case-insensitive resource paths.
+func (s *server) middleware(next http.Handler) http.Handler {
+	return s.withRequestID(s.logRequests(s.recoverPanics(canonicalPaths(next))))
+}
+
+// withRequestID gives each request an id, taken from a well-formed X-Request-Id header or
+// made new, and returns it in the response's X-Request-Id.
+func (s *server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			var b [12]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusRecorder remembers the status and size of a response for the log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// logRequests writes one structured line per request. It logs the login name of an
+// authenticated user, never the Authorization header or a password.
+func (s *server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		var login string
+		ctx := context.WithValue(r.Context(), userKey, &login)
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		s.log.LogAttrs(ctx, levelOf(rec.status), "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int("bytes", rec.bytes),
+			slog.String("request_id", requestID(ctx)),
+			slog.String("user", login),
+			slog.String("remote", r.RemoteAddr),
+		)
+	})
+}
+
+func levelOf(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// recoverPanics turns a panic in a handler into a 500 that names the request id.
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.writeError(w, r, fmt.Errorf("panic: %v", p))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// canonicalPaths matches the resource segments of a path ignoring letter case, as the
+// contract requires: /V1/customers/7 is served as /v1/Customers/7.
+func canonicalPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if len(p) >= 13 && strings.EqualFold(p[:13], "/v1/customers") && p[:13] != "/v1/Customers" &&
+			(len(p) == 13 || p[13] == '/') {
+			r2 := *r
+			u := *r.URL
+			u.Path = "/v1/Customers" + p[13:]
+			u.RawPath = ""
+			r2.URL = &u
+			r = &r2
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireAuth authenticates the request and, for writes, checks the user's role.
+func (s *server) requireAuth(write bool, next func(*http.Request, *customer.User) (*customer.Response, error)) handlerFunc {
+	return func(r *http.Request) (*customer.Response, error) {
+		u, err := s.auth.authenticate(r)
+		if err != nil {
+			return nil, err
+		}
+		if login, ok := r.Context().Value(userKey).(*string); ok {
+			*login = u.Username + "@" + u.ClientCode
+		}
+		if err := s.limits.allow(u.ID); err != nil {
+			return nil, err
+		}
+		if write && !u.Role.CanWrite() {
+			return nil, customer.Errorf(customer.Forbidden, "user %s@%s has the %s role, which cannot change customers", u.Username, u.ClientCode, u.Role)
+		}
+		return next(r, u)
+	}
+}

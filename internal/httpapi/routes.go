@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+// route is one method and path of the API.
+type route struct {
+	method  string
+	pattern string
+	handler http.Handler
+}
+
+// routes is the whole API surface.
+func (s *server) routes() []route {
+	return []route{
+		{"GET", "/healthz", s.handle(s.healthz)},
+		{"GET", "/readyz", s.handle(s.readyz)},
+
+		{"POST", "/v1/Customers", s.handle(s.requireAuth(true, s.writing(jsonBodies, s.createCustomer)))},
+		{"GET", "/v1/Customers", s.handle(s.requireAuth(false, s.searchCustomers))},
+		{"GET", "/v1/Customers/{id}", s.handle(s.requireAuth(false, s.getCustomer))},
+		{"PUT", "/v1/Customers/{id}", s.handle(s.requireAuth(true, s.writing(jsonBodies, s.replaceCustomer)))},
+		{"PATCH", "/v1/Customers/{id}", s.handle(s.requireAuth(true, s.writing(patchBodies, s.patchCustomer)))},
+		{"DELETE", "/v1/Customers/{id}", s.handle(s.requireAuth(true, s.writing(nil, s.closeCustomer)))},
+	}
+}
+
+// addRoutes registers the routes, a 405 naming the allowed methods for every other
+// method on their paths, and a JSON 404 for every other path.
+func (s *server) addRoutes(mux *http.ServeMux) {
+	allowed := map[string][]string{}
+	var patterns []string
+	for _, rt := range s.routes() {
+		mux.Handle(rt.method+" "+rt.pattern, rt.handler)
+		if allowed[rt.pattern] == nil {
+			patterns = append(patterns, rt.pattern)
+		}
+		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
+		if rt.method == http.MethodGet {
+			allowed[rt.pattern] = append(allowed[rt.pattern], http.MethodHead)
+		}
+	}
+	for _, p := range patterns {
+		allow := strings.Join(allowed[p], ", ")
+		mux.Handle(p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, customer.Errorf(customer.MethodNotAllowed, "%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow))
+		}))
+	}
+	mux.Handle("/", s.handle(func(r *http.Request) (*customer.Response, error) {
+		return nil, customer.Errorf(customer.NotFound, "no such resource: %s", r.URL.Path)
+	}))
+}
+
+func (s *server) healthz(*http.Request) (*customer.Response, error) {
+	return jsonResponse(http.StatusOK, map[string]any{"ok": true, "status": "alive"})
+}
+
+func (s *server) readyz(r *http.Request) (*customer.Response, error) {
+	if err := s.store.Ping(r.Context()); err != nil {
+		return nil, err
+	}
+	return jsonResponse(http.StatusOK, map[string]any{"ok": true, "status": "ready"})
+}

@@ -1,0 +1,170 @@
+// Package httpapi serves the Customers API of the contract over HTTP: routing, credentials,
+// the wire format, errors, conditional requests and idempotent retries. It knows the store
+// only through customer.Store.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+// Config is what the API needs.
+type Config struct {
+	Store  customer.Store
+	Logger *slog.Logger
+	// TimeFormat is how date-times are written; TimeRFC3339 when empty.
+	TimeFormat TimeFormat
+	// BaseURL, when set, prefixes the links in responses (such as https://billing.example.com);
+	// otherwise they are built from the request's Host and X-Forwarded-Proto.
+	BaseURL string
+	// RateLimit is the most requests per second one user may make (bursts of twice as
+	// many pass); 0 means no limit.
+	RateLimit float64
+}
+
+// server holds the dependencies the handlers share.
+type server struct {
+	store   customer.Store
+	log     *slog.Logger
+	enc     encoder
+	baseURL string
+	auth    *authenticator
+	limits  *rateLimits
+}
+
+// New returns the HTTP handler of the whole API.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TimeFormat == "" {
+		cfg.TimeFormat = TimeRFC3339
+	}
+	s := &server{
+		store:   cfg.Store,
+		log:     cfg.Logger,
+		enc:     encoder{layout: cfg.TimeFormat.layout()},
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"),
+		auth:    newAuthenticator(cfg.Store),
+		limits:  newRateLimits(cfg.RateLimit),
+	}
+	mux := http.NewServeMux()
+	s.addRoutes(mux)
+	return s.middleware(mux)
+}
+
+// PurgeIdempotencyKeys deletes expired idempotency keys every interval until ctx ends, so
+// that no scheduler outside custd is needed.
+func PurgeIdempotencyKeys(ctx context.Context, store customer.Store, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := store.PurgeIdempotency(ctx, time.Now().Add(-customer.IdempotencyTTL))
+		if err != nil && ctx.Err() == nil {
+			log.Warn("purging expired idempotency keys", "err", err)
+		} else if n > 0 {
+			log.Info("purged expired idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// handlerFunc is an API handler: it returns the response to send, or an error that the
+// adapter turns into the error body.
+type handlerFunc func(r *http.Request) (*customer.Response, error)
+
+// handle adapts a handlerFunc to http.Handler.
+func (s *server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := h(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeResponse(w, r, resp)
+	})
+}
+
+// writeResponse sends a response with the content type the request prefers.
+func (s *server) writeResponse(w http.ResponseWriter, r *http.Request, resp *customer.Response) {
+	h := w.Header()
+	if resp.ETag != "" {
+		h.Set("ETag", resp.ETag)
+	}
+	if resp.Replayed {
+		h.Set("Idempotent-Replayed", "true")
+	}
+	if resp.Location != "" {
+		h.Set("Location", resp.Location)
+	}
+	if resp.Body != nil {
+		h.Set("Content-Type", contentType(r))
+	}
+	w.WriteHeader(resp.Status)
+	if r.Method != http.MethodHead {
+		w.Write(resp.Body)
+	}
+}
+
+// jsonResponse encodes v as the body of a response with the given status.
+func jsonResponse(status int, v any) (*customer.Response, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return &customer.Response{Status: status, Body: b}, nil
+}
+
+// contentType is text/json when the request's Accept prefers it, else application/json.
+func contentType(r *http.Request) string {
+	accept := r.Header.Get("Accept")
+	if accept != "" && acceptQuality(accept, "text", "json") > acceptQuality(accept, "application", "json") {
+		return "text/json; charset=utf-8"
+	}
+	return "application/json; charset=utf-8"
+}
+
+// acceptQuality returns the quality an Accept header gives type/subtype, taken from its
+// most specific matching media range.
+func acceptQuality(accept, typ, sub string) float64 {
+	best, q := -1, 0.0
+	for _, part := range strings.Split(accept, ",") {
+		media, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		t, st, _ := strings.Cut(strings.ToLower(strings.TrimSpace(media)), "/")
+		spec := -1
+		switch {
+		case t == typ && st == sub:
+			spec = 2
+		case t == typ && st == "*":
+			spec = 1
+		case t == "*" && st == "*":
+			spec = 0
+		}
+		if spec <= best {
+			continue
+		}
+		best, q = spec, 1
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "q") {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					q = f
+				} else {
+					q = 0
+				}
+			}
+		}
+	}
+	return q
+}

@@ -1,0 +1,455 @@
+// Package sqlite implements customer.Store on an embedded SQLite database in WAL mode with
+// synchronous=FULL, so that every acknowledged write survives a power cut.
+//
+// All writes go through one connection owned by one goroutine, which commits them in
+// groups: the writes waiting when a transaction starts share it and its fsync, each in its
+// own savepoint, so one write's failure never fails another. Reads use a pool of
+// read-only connections and never wait for writes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/migrate"
+	"github.com/custd/custd/internal/sqlquery"
+)
+
+var _ customer.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a customer.Store on one SQLite file.
+type Store struct {
+	read   *sql.DB
+	writer *writer
+}
+
+// Open opens (creating if needed) the SQLite database at path and brings its schema up to
+// date. Errors: the schema is newer than this binary, or the file cannot be opened.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxIdleTime(0)
+	wdb.SetConnMaxLifetime(0)
+	if err := applyMigrations(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
+	w, err := newWriter(ctx, wdb)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, err
+	}
+	return &Store{read: rdb, writer: w}, nil
+}
+
+// dsn builds a modernc.org/sqlite data source name with the pragmas every connection needs.
+func dsn(path string, readOnly bool) string {
+	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(ON)&_pragma=cache_size(-32000)&_time_format=sqlite"
+	if readOnly {
+		q += "&_pragma=query_only(ON)"
+	}
+	return "file:" + esc + "?" + q
+}
+
+func applyMigrations(ctx context.Context, db *sql.DB) error {
+	ms, err := migrate.Load(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return err
+	}
+	var current int
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	pending, err := migrate.Pending(ms, current)
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
+		// BEGIN IMMEDIATE takes the write lock first, so two processes that start at once
+		// apply each migration once: the second sees the first's row and skips it.
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer conn.Close()
+			if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+				return err
+			}
+			var done int
+			err := conn.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&done)
+			if err == nil && done == 0 {
+				if _, err = conn.ExecContext(ctx, m.SQL); err == nil {
+					_, err = conn.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+						m.Version, m.Name, time.Now().UnixMilli())
+				}
+			}
+			if err != nil {
+				conn.ExecContext(context.Background(), "ROLLBACK")
+				return fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+			_, err = conn.ExecContext(ctx, "COMMIT")
+			return err
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close finishes the writes already queued and closes the database.
+func (s *Store) Close() error {
+	err := s.writer.close()
+	return errors.Join(err, s.read.Close())
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Customer returns one customer of the client.
+func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
+	row := s.read.QueryRowContext(ctx, selectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`, client, id)
+	c, err := scanCustomer(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return c, nil
+}
+
+const selectCustomer = `SELECT c.customer_id, c.client_id, c.version, c.doc FROM customers c`
+
+type scanner interface{ Scan(...any) error }
+
+func scanCustomer(r scanner) (*customer.Customer, error) {
+	var (
+		c   customer.Customer
+		doc []byte
+	)
+	if err := r.Scan(&c.ID, &c.ClientID, &c.Version, &doc); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(doc, &c); err != nil {
+		return nil, fmt.Errorf("customer %d: stored document: %w", c.ID, err)
+	}
+	return &c, nil
+}
+
+// SearchCustomers returns one page of the client's customers matching q.
+func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Query) (*customer.Page, error) {
+	where, order, args := sqlquery.Search(dialect{}, client, q)
+	rows, err := s.read.QueryContext(ctx, selectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	page := &customer.Page{}
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, err
+		}
+		page.Customers = append(page.Customers, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	if len(page.Customers) > q.PageSize {
+		page.Customers, page.HasMore = page.Customers[:q.PageSize], true
+	}
+	return page, nil
+}
+
+// dialect is SQLite's part of a search query.
+type dialect struct{}
+
+func (dialect) Placeholder(int) string { return "?" }
+
+func (dialect) Bool(b bool) any { return b }
+
+func (dialect) Time(t time.Time) any { return t.UnixMilli() }
+
+func (dialect) Order(col string, desc bool) string {
+	if desc {
+		return col + " DESC" // SQLite's own order: NULL first ascending, last descending
+	}
+	return col + " ASC"
+}
+
+// Substring looks a query of three or more characters up in the trigram index; a shorter
+// one cannot use it and is checked on each of the client's customers.
+func (dialect) Substring(cols []string, s string, arg func(any) string) string {
+	if customer.ShortSubstring(s) {
+		conds := make([]string, len(cols))
+		for i, c := range cols {
+			conds[i] = "instr(c." + c + ", " + arg(s) + ") > 0"
+		}
+		return "(" + strings.Join(conds, " OR ") + ")"
+	}
+	phrase := `{` + strings.Join(cols, " ") + `} : "` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	return "c.customer_id IN (SELECT rowid FROM customer_text WHERE customer_text MATCH " + arg(phrase) + ")"
+}
+
+// WriteCustomer runs w through customer.Apply in the writer's next group commit.
+func (s *Store) WriteCustomer(ctx context.Context, w *customer.Write) (*customer.Customer, error) {
+	var out *customer.Customer
+	err := s.writer.do(ctx, func(t *tx) error {
+		c, err := customer.Apply(ctx, t, w, customer.Now())
+		out = c
+		return err
+	})
+	return out, err
+}
+
+// BeginIdempotent claims k, or returns the response stored under it.
+func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey) (*customer.Response, error) {
+	var stored *customer.Response
+	err := s.writer.do(ctx, func(t *tx) error {
+		now := time.Now()
+		var (
+			fingerprint string
+			created     int64
+			status      sql.NullInt64
+			r           customer.Response
+		)
+		err := t.queryRow(`SELECT fingerprint, created_at, status, etag, location, body FROM idempotency_keys WHERE user_id = ? AND key = ?`,
+			k.User, k.Key).Scan(&fingerprint, &created, &status, &r.ETag, &r.Location, &r.Body)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = t.exec(`INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)`,
+				k.User, k.Key, k.Fingerprint, now.UnixMilli())
+			return err
+		case err != nil:
+			return err
+		}
+		claimed := time.UnixMilli(created)
+		switch {
+		case now.Sub(claimed) > customer.IdempotencyTTL:
+			// Expired but not yet purged: the key is free again.
+		case fingerprint != k.Fingerprint:
+			return idempotencyMismatch()
+		case status.Valid:
+			r.Status = int(status.Int64)
+			stored = &r
+			return nil
+		case now.Sub(claimed) < customer.IdempotencyStale:
+			return idempotencyRunning()
+		}
+		_, err = t.exec(`UPDATE idempotency_keys SET fingerprint = ?, created_at = ?, status = NULL, etag = '', location = '', body = NULL
+			WHERE user_id = ? AND key = ?`, k.Fingerprint, now.UnixMilli(), k.User, k.Key)
+		return err
+	})
+	return stored, err
+}
+
+func idempotencyMismatch() error {
+	return customer.Errorf(customer.IdempotencyMismatch, "Idempotency-Key was already used for a different request (another method, path or body)")
+}
+
+func idempotencyRunning() error {
+	return customer.Errorf(customer.Conflict, "a request with this Idempotency-Key is still running; retry after it finishes")
+}
+
+// FinishIdempotent records r as the response of k.
+func (s *Store) FinishIdempotent(ctx context.Context, k *customer.IdempotencyKey, r *customer.Response) error {
+	return s.writer.do(ctx, func(t *tx) error { return t.CompleteIdempotent(ctx, k, r) })
+}
+
+// ReleaseIdempotent forgets the claim on k.
+func (s *Store) ReleaseIdempotent(ctx context.Context, k *customer.IdempotencyKey) error {
+	return s.writer.do(ctx, func(t *tx) error {
+		_, err := t.exec(`DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND status IS NULL`, k.User, k.Key)
+		return err
+	})
+}
+
+// PurgeIdempotency deletes keys claimed before the given time.
+func (s *Store) PurgeIdempotency(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.writer.do(ctx, func(t *tx) error {
+		res, err := t.exec(`DELETE FROM idempotency_keys WHERE created_at < ?`, before.UnixMilli())
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	return n, err
+}
+
+// CreateClient adds a client.
+func (s *Store) CreateClient(ctx context.Context, code, name string) (*customer.Client, error) {
+	if err := customer.ValidateClient(code, name); err != nil {
+		return nil, err
+	}
+	c := &customer.Client{Code: code, Name: name, CreatedAt: customer.Now()}
+	err := s.writer.do(ctx, func(t *tx) error {
+		var err error
+		c.ID, err = t.insertClient(c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (t *tx) insertClient(c *customer.Client) (int64, error) {
+	res, err := t.exec(`INSERT INTO clients (code, code_fold, name, created_at) VALUES (?, ?, ?, ?)`,
+		c.Code, customer.Fold(c.Code), c.Name, c.CreatedAt.UnixMilli())
+	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		return 0, customer.Errorf(customer.Conflict, "client %q already exists", c.Code)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// CreateUser adds a user to an existing client.
+func (s *Store) CreateUser(ctx context.Context, nu *customer.NewUser) (*customer.User, error) {
+	if err := nu.Validate(); err != nil {
+		return nil, err
+	}
+	var u *customer.User
+	err := s.writer.do(ctx, func(t *tx) error {
+		var err error
+		u, err = t.insertUser(nu)
+		return err
+	})
+	return u, err
+}
+
+func (t *tx) insertUser(nu *customer.NewUser) (*customer.User, error) {
+	u := &customer.User{Username: nu.Username, Role: nu.Role, PasswordHash: nu.PasswordHash}
+	err := t.queryRow(`SELECT id, code FROM clients WHERE code_fold = ?`, customer.Fold(nu.ClientCode)).Scan(&u.ClientID, &u.ClientCode)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, customer.Errorf(customer.NotFound, "client %q does not exist", nu.ClientCode)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, err := t.exec(`INSERT INTO users (client_id, username, username_fold, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.ClientID, u.Username, customer.Fold(u.Username), string(u.Role), u.PasswordHash, time.Now().UnixMilli())
+	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		return nil, customer.Errorf(customer.Conflict, "user %s@%s already exists", nu.Username, u.ClientCode)
+	}
+	if err != nil {
+		return nil, err
+	}
+	id, err := res.LastInsertId()
+	u.ID = int32(id)
+	return u, err
+}
+
+// UserByLogin finds a user by client code and username, ignoring letter case.
+func (s *Store) UserByLogin(ctx context.Context, clientCode, username string) (*customer.User, error) {
+	var u customer.User
+	var role string
+	err := s.read.QueryRowContext(ctx, `SELECT u.id, u.client_id, c.code, u.username, u.role, u.password_hash
+		FROM users u JOIN clients c ON c.id = u.client_id WHERE c.code_fold = ? AND u.username_fold = ?`,
+		customer.Fold(clientCode), customer.Fold(username)).Scan(&u.ID, &u.ClientID, &u.ClientCode, &u.Username, &role, &u.PasswordHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, customer.Errorf(customer.NotFound, "no such user")
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	u.Role = customer.Role(role)
+	return &u, nil
+}
+
+// Bootstrap creates the client and user of nu when there is no user yet.
+func (s *Store) Bootstrap(ctx context.Context, clientName string, newUser func() (*customer.NewUser, error)) (bool, error) {
+	created := false
+	err := s.writer.do(ctx, func(t *tx) error {
+		var users int
+		if err := t.queryRow(`SELECT count(*) FROM users`).Scan(&users); err != nil || users > 0 {
+			return err
+		}
+		nu, err := newUser()
+		if err != nil {
+			return err
+		}
+		if err := nu.Validate(); err != nil {
+			return err
+		}
+		var exists int
+		if err := t.queryRow(`SELECT count(*) FROM clients WHERE code_fold = ?`, customer.Fold(nu.ClientCode)).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			if _, err := t.insertClient(&customer.Client{Code: nu.ClientCode, Name: clientName, CreatedAt: customer.Now()}); err != nil {
+				return err
+			}
+		}
+		_, err = t.insertUser(nu)
+		created = err == nil
+		return err
+	})
+	return created, err
+}
+
+func isConstraint(err error, code int) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == code
+}
+
+// unavailable marks an error of the database being busy, full or unreachable as the store
+// being unavailable (503), keeping the cause; other errors pass unchanged.
+func unavailable(err error) error {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY,
+		sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+		return &customer.Error{Kind: customer.Unavailable, Message: "the store is unavailable", Err: err}
+	}
+	return err
+}

@@ -1,0 +1,179 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+var _ customer.Tx = (*tx)(nil)
+
+// tx is the writer's current transaction. Statements run with a background context: once
+// a write has started it finishes with its batch, whatever happens to its caller.
+type tx struct{ w *writer }
+
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	st, err := t.w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(context.Background(), args...)
+}
+
+// row is a *sql.Row or the error of preparing its statement.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.r.Scan(dest...)
+}
+
+func (t *tx) queryRow(query string, args ...any) row {
+	st, err := t.w.stmt(query)
+	if err != nil {
+		return row{err: err}
+	}
+	return row{r: st.QueryRowContext(context.Background(), args...)}
+}
+
+// CustomerForUpdate reads a customer; the single writer needs no row lock.
+func (t *tx) CustomerForUpdate(_ context.Context, client int64, id int32) (*customer.Customer, error) {
+	c, err := scanCustomer(t.queryRow(selectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`, client, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
+	}
+	return c, err
+}
+
+// ParentOf returns a customer's is_parent and parent.
+func (t *tx) ParentOf(_ context.Context, client int64, id int32) (bool, *int32, error) {
+	var (
+		isParent bool
+		parent   sql.NullInt32
+	)
+	err := t.queryRow(`SELECT is_parent, parent_customer_id FROM customers WHERE client_id = ? AND customer_id = ?`, client, id).Scan(&isParent, &parent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
+	}
+	if err != nil || !parent.Valid {
+		return isParent, nil, err
+	}
+	return isParent, &parent.Int32, nil
+}
+
+// HasChildren reports whether a customer is anyone's parent.
+func (t *tx) HasChildren(_ context.Context, client int64, id int32) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM (SELECT 1 FROM customers WHERE client_id = ? AND parent_customer_id = ? LIMIT 1)`, client, id).Scan(&n)
+	return n > 0, err
+}
+
+// OwnerOf returns the customer holding a unique value, or 0.
+func (t *tx) OwnerOf(_ context.Context, client int64, field customer.UniqueField, value string) (int32, error) {
+	var id int32
+	err := t.queryRow(`SELECT customer_id FROM customers WHERE client_id = ? AND `+string(field)+` = ?`, client, value).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// NextAddressID returns a new address id.
+func (t *tx) NextAddressID(context.Context) (int32, error) {
+	var id int32
+	err := t.queryRow(`UPDATE sequences SET value = value + 1 WHERE name = 'address_id' RETURNING value`).Scan(&id)
+	return id, err
+}
+
+// InsertCustomer stores a new customer with the next customer id. The single writer makes
+// max+1 safe, and ids of rolled-back writes were never seen by anyone.
+func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer) error {
+	if err := t.queryRow(`SELECT coalesce(max(customer_id), 0) + 1 FROM customers`).Scan(&c.ID); err != nil {
+		return err
+	}
+	args, err := customerColumns(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO customers (version, account_number, registration_code, parent_customer_id,
+		agent_id, secondary_agent_id, sold_by, created_by, bill_profile_id, status, is_parent, suspended,
+		created_date, updated_date, activated_date, close_date, company_fold, person_fold, email_fold, doc,
+		client_id, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		append(args, c.ClientID, c.ID)...)
+	return uniqueConflict(err)
+}
+
+// UpdateCustomer stores a new version of a customer.
+func (t *tx) UpdateCustomer(_ context.Context, c *customer.Customer) error {
+	args, err := customerColumns(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE customers SET version = ?, account_number = ?, registration_code = ?, parent_customer_id = ?,
+		agent_id = ?, secondary_agent_id = ?, sold_by = ?, created_by = ?, bill_profile_id = ?, status = ?, is_parent = ?,
+		suspended = ?, created_date = ?, updated_date = ?, activated_date = ?, close_date = ?, company_fold = ?,
+		person_fold = ?, email_fold = ?, doc = ? WHERE client_id = ? AND customer_id = ?`,
+		append(args, c.ClientID, c.ID)...)
+	return uniqueConflict(err)
+}
+
+// customerColumns returns the column values of c, from version to doc, in table order.
+func customerColumns(c *customer.Customer) ([]any, error) {
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	text := c.SearchText()
+	return []any{
+		c.Version, nonEmpty(c.AccountNumber), nonEmpty(c.RegistrationCode), c.ParentCustomerID,
+		c.AgentID, c.SecondaryAgentID, c.SoldBy, c.CreatedBy, c.Finance.BillProfileID, string(c.Status), c.IsParent,
+		c.Suspended, c.CreatedDate.UnixMilli(), c.UpdatedDate.UnixMilli(), millis(c.ActivatedDate), millis(c.CloseDate),
+		text.Company, text.Person, text.Email, doc,
+	}, nil
+}
+
+func nonEmpty(s *string) any {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return *s
+}
+
+func millis(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// uniqueConflict turns a unique-index violation into the Conflict that Apply's own check
+// would have reported.
+func uniqueConflict(err error) error {
+	if !isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		return err
+	}
+	field := customer.UniqueAccountNumber
+	if strings.Contains(err.Error(), "registration_code") {
+		field = customer.UniqueRegistrationCode
+	}
+	return customer.Errorf(customer.Conflict, "%s is already used by another customer", field)
+}
+
+// CompleteIdempotent stores the response of a claimed key.
+func (t *tx) CompleteIdempotent(_ context.Context, k *customer.IdempotencyKey, r *customer.Response) error {
+	_, err := t.exec(`UPDATE idempotency_keys SET status = ?, etag = ?, location = ?, body = ? WHERE user_id = ? AND key = ?`,
+		r.Status, r.ETag, r.Location, r.Body, k.User, k.Key)
+	return err
+}

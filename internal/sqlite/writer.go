@@ -1,0 +1,183 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+// maxBatch bounds how many writes share one transaction, so that a burst cannot make the
+// first write of a batch wait for hundreds of others.
+const maxBatch = 128
+
+// writer owns the only connection that writes, and commits queued writes in groups.
+type writer struct {
+	db    *sql.DB
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt // prepared on conn; used only by the loop goroutine
+	ops   chan *op
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+// op is one queued write: fn runs inside its own savepoint of a shared transaction.
+type op struct {
+	ctx    context.Context
+	fn     func(*tx) error
+	result chan error
+}
+
+func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{
+		db:    db,
+		conn:  conn,
+		stmts: map[string]*sql.Stmt{},
+		ops:   make(chan *op, 4*maxBatch),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	go w.loop()
+	return w, nil
+}
+
+var errClosed = &customer.Error{Kind: customer.Unavailable, Message: "the store is shutting down"}
+
+// do queues fn and waits until the transaction it ran in is durable (nil) or rolled back
+// (fn's error, or the commit's). If ctx ends first do returns ctx.Err(), and fn may or may
+// not have been applied.
+func (w *writer) do(ctx context.Context, fn func(*tx) error) error {
+	o := &op{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	select {
+	case <-w.stop:
+		return errClosed
+	default:
+	}
+	select {
+	case w.ops <- o:
+	case <-w.stop:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-o.result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops taking writes, finishes those already queued, and closes the connection.
+func (w *writer) close() error {
+	w.once.Do(func() { close(w.stop) })
+	<-w.done
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	return errors.Join(w.conn.Close(), w.db.Close())
+}
+
+func (w *writer) loop() {
+	defer close(w.done)
+	batch := make([]*op, 0, maxBatch)
+	for {
+		var first *op
+		select {
+		case first = <-w.ops:
+		case <-w.stop:
+			// Drain what was queued before the stop, then end.
+			for {
+				select {
+				case o := <-w.ops:
+					w.commit(append(batch[:0], o))
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-w.ops:
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		w.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction and tells each op its own outcome.
+func (w *writer) commit(batch []*op) {
+	results := make([]error, len(batch))
+	t := &tx{w: w}
+	if _, err := t.exec("BEGIN IMMEDIATE"); err != nil {
+		for i, o := range batch {
+			o.result <- unavailable(err)
+			batch[i] = nil
+		}
+		return
+	}
+	for i, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			results[i] = err // its caller is gone: do not write on its behalf
+			continue
+		}
+		results[i] = w.run(t, o)
+	}
+	if _, err := t.exec("COMMIT"); err != nil {
+		t.exec("ROLLBACK")
+		for i := range results {
+			if results[i] == nil {
+				results[i] = unavailable(err)
+			}
+		}
+	}
+	for i, o := range batch {
+		o.result <- results[i]
+		batch[i] = nil
+	}
+}
+
+// run applies one op inside a savepoint, rolling back only its own changes on failure.
+func (w *writer) run(t *tx, o *op) (err error) {
+	if _, err := t.exec("SAVEPOINT op"); err != nil {
+		return unavailable(err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+		if err != nil {
+			t.exec("ROLLBACK TO op")
+		}
+		if _, rerr := t.exec("RELEASE op"); rerr != nil && err == nil {
+			err = unavailable(rerr)
+		}
+	}()
+	return unavailable(o.fn(t))
+}
+
+// stmt returns a statement prepared once on the writer's connection.
+func (w *writer) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(context.Background(), query)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[query] = st
+	return st, nil
+}
