@@ -152,6 +152,33 @@ type Response struct {
 	Recorded bool
 }
 
+// IdempotencyRecord is what a store holds under an idempotency key.
+type IdempotencyRecord struct {
+	Fingerprint string
+	ClaimedAt   time.Time
+	Response    *Response // nil while the first request runs
+}
+
+// Resolve decides what a new request with key k gets when rec is already stored under
+// its key: the stored response to replay, or take=true when k may claim the key afresh
+// (the record expired, or its request died without finishing). Errors:
+// IdempotencyMismatch (another request used the key), Conflict (the first request is
+// still running).
+func (rec *IdempotencyRecord) Resolve(k *IdempotencyKey, now time.Time) (replay *Response, take bool, err error) {
+	age := now.Sub(rec.ClaimedAt)
+	switch {
+	case age > IdempotencyTTL:
+		return nil, true, nil
+	case rec.Fingerprint != k.Fingerprint:
+		return nil, false, Errorf(IdempotencyMismatch, "Idempotency-Key was already used for a different request (another method, path or body)")
+	case rec.Response != nil:
+		return rec.Response, false, nil
+	case age < IdempotencyStale:
+		return nil, false, Errorf(Conflict, "a request with this Idempotency-Key is still running; retry after it finishes")
+	}
+	return nil, true, nil
+}
+
 // IdempotencyTTL is how long a response stays replayable.
 const IdempotencyTTL = 24 * time.Hour
 

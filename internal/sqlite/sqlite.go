@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -35,6 +36,7 @@ var migrations embed.FS
 type Store struct {
 	read   *sql.DB
 	writer *writer
+	closed atomic.Bool
 }
 
 // Open opens (creating if needed) the SQLite database at path and brings its schema up to
@@ -136,6 +138,9 @@ func applyMigrations(ctx context.Context, db *sql.DB) error {
 
 // Close finishes the writes already queued and closes the database.
 func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
 	err := s.writer.close()
 	return errors.Join(err, s.read.Close())
 }
@@ -144,7 +149,7 @@ func (s *Store) Close() error {
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return unavailable(err)
+		return s.readErr(err)
 	}
 	return nil
 }
@@ -157,7 +162,7 @@ func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer
 		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.readErr(err)
 	}
 	return c, nil
 }
@@ -185,7 +190,7 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 	where, order, args := sqlquery.Search(dialect{}, client, q)
 	rows, err := s.read.QueryContext(ctx, selectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.readErr(err)
 	}
 	defer rows.Close()
 	page := &customer.Page{}
@@ -197,7 +202,7 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 		page.Customers = append(page.Customers, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, unavailable(err)
+		return nil, s.readErr(err)
 	}
 	if len(page.Customers) > q.PageSize {
 		page.Customers, page.HasMore = page.Customers[:q.PageSize], true
@@ -248,51 +253,39 @@ func (s *Store) WriteCustomer(ctx context.Context, w *customer.Write) (*customer
 
 // BeginIdempotent claims k, or returns the response stored under it.
 func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey) (*customer.Response, error) {
-	var stored *customer.Response
+	var replay *customer.Response
 	err := s.writer.do(ctx, func(t *tx) error {
 		now := time.Now()
 		var (
-			fingerprint string
-			created     int64
-			status      sql.NullInt64
-			r           customer.Response
+			rec     customer.IdempotencyRecord
+			claimed int64
+			status  sql.NullInt64
+			r       customer.Response
 		)
 		err := t.queryRow(`SELECT fingerprint, created_at, status, etag, location, body FROM idempotency_keys WHERE user_id = ? AND key = ?`,
-			k.User, k.Key).Scan(&fingerprint, &created, &status, &r.ETag, &r.Location, &r.Body)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
+			k.User, k.Key).Scan(&rec.Fingerprint, &claimed, &status, &r.ETag, &r.Location, &r.Body)
+		if errors.Is(err, sql.ErrNoRows) {
 			_, err = t.exec(`INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)`,
 				k.User, k.Key, k.Fingerprint, now.UnixMilli())
 			return err
-		case err != nil:
+		}
+		if err != nil {
 			return err
 		}
-		claimed := time.UnixMilli(created)
-		switch {
-		case now.Sub(claimed) > customer.IdempotencyTTL:
-			// Expired but not yet purged: the key is free again.
-		case fingerprint != k.Fingerprint:
-			return idempotencyMismatch()
-		case status.Valid:
+		rec.ClaimedAt = time.UnixMilli(claimed)
+		if status.Valid {
 			r.Status = int(status.Int64)
-			stored = &r
-			return nil
-		case now.Sub(claimed) < customer.IdempotencyStale:
-			return idempotencyRunning()
+			rec.Response = &r
+		}
+		var take bool
+		if replay, take, err = rec.Resolve(k, now); !take {
+			return err
 		}
 		_, err = t.exec(`UPDATE idempotency_keys SET fingerprint = ?, created_at = ?, status = NULL, etag = '', location = '', body = NULL
 			WHERE user_id = ? AND key = ?`, k.Fingerprint, now.UnixMilli(), k.User, k.Key)
 		return err
 	})
-	return stored, err
-}
-
-func idempotencyMismatch() error {
-	return customer.Errorf(customer.IdempotencyMismatch, "Idempotency-Key was already used for a different request (another method, path or body)")
-}
-
-func idempotencyRunning() error {
-	return customer.Errorf(customer.Conflict, "a request with this Idempotency-Key is still running; retry after it finishes")
+	return replay, err
 }
 
 // FinishIdempotent records r as the response of k.
@@ -397,7 +390,7 @@ func (s *Store) UserByLogin(ctx context.Context, clientCode, username string) (*
 		return nil, customer.Errorf(customer.NotFound, "no such user")
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.readErr(err)
 	}
 	u.Role = customer.Role(role)
 	return &u, nil
@@ -437,6 +430,14 @@ func (s *Store) Bootstrap(ctx context.Context, clientName string, newUser func()
 func isConstraint(err error, code int) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && e.Code() == code
+}
+
+// readErr classifies an error of a read: after Close the store is unavailable.
+func (s *Store) readErr(err error) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	return unavailable(err)
 }
 
 // unavailable marks an error of the database being busy, full or unreachable as the store
