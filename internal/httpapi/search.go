@@ -43,8 +43,8 @@ func parseSearch(values url.Values) (*customer.Query, error) {
 				params[key] = append(params[key], v)
 			}
 		}
-		if !repeatable && len(params[key]) > 1 {
-			p.Add(name, "may be given only once")
+		if !repeatable && len(params[key]) > 1 && !slices.ContainsFunc(p, func(f customer.FieldError) bool { return f.Field == key }) {
+			p.Add(key, "may be given only once (with or without the search. prefix)")
 		}
 	}
 	q := &customer.Query{Sort: customer.SortCustomerID, Page: 1, PageSize: customer.DefaultPageSize}
