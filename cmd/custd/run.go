@@ -15,6 +15,7 @@ import (
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/httpapi"
+	"github.com/custd/custd/internal/postgres"
 	"github.com/custd/custd/internal/sqlite"
 )
 
@@ -116,11 +117,23 @@ func envOr(getenv func(string) string, key, def string) string {
 
 // openStore opens the store a URL names.
 func openStore(ctx context.Context, url string) (customer.Store, error) {
+	// Each case returns its store only when err is nil: a nil *Store in a non-nil
+	// interface would pass a nil check.
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		return sqlite.Open(ctx, strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//"))
+		s, err := sqlite.Open(ctx, strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//"))
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		s, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
-	return nil, fmt.Errorf("unknown store %q: use sqlite:PATH", url)
+	return nil, fmt.Errorf("unknown store %q: use sqlite:PATH or postgres://...", url)
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {

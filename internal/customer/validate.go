@@ -177,6 +177,11 @@ func maxLen(p *Problems, field string, s *string, max int) bool {
 		p.Add(field, "must be valid UTF-8 text")
 		return false
 	}
+	if strings.ContainsRune(*s, 0) {
+		// PostgreSQL cannot store it, and no billing text needs it.
+		p.Add(field, "must not contain the NUL character (U+0000)")
+		return false
+	}
 	if n := utf8.RuneCountInString(*s); n > max {
 		p.Add(field, "must be at most %d characters (got %d)", max, n)
 		return false

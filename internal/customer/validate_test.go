@@ -102,6 +102,7 @@ func TestValidateRules(t *testing.T) {
 		{"field value over", func(w *Writable) { w.Fields = []CustomField{{FieldID: 1, Value: *long(4001)}} }, "fields[0].value", "at most 4000"},
 		{"field value at limit", func(w *Writable) { w.Fields = []CustomField{{FieldID: 1, Value: *long(4000)}} }, "", ""},
 		{"text not UTF-8", func(w *Writable) { w.Source = ptr("\xff") }, "source", "UTF-8"},
+		{"text with NUL", func(w *Writable) { w.Fields = []CustomField{{FieldID: 1, Value: "a\x00b"}} }, "fields[0].value", "NUL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

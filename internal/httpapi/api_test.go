@@ -14,6 +14,8 @@ import (
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/httpapi"
+	"github.com/custd/custd/internal/postgres"
+	"github.com/custd/custd/internal/postgres/pgtest"
 	"github.com/custd/custd/internal/sqlite"
 )
 
@@ -24,6 +26,13 @@ var storeKinds = []struct {
 }{
 	{"sqlite", func(t *testing.T) customer.Store {
 		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "custd.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}},
+	{"postgres", func(t *testing.T) customer.Store {
+		s, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
 		if err != nil {
 			t.Fatal(err)
 		}
