@@ -170,6 +170,7 @@ func (a *api) do(who as, method, path string, body any, headers ...header) *resu
 	}
 	r := &result{status: resp.StatusCode, header: resp.Header, body: b}
 	checkCommon(a.t, req, r)
+	checkContract(a.t, a.cfg.TimeFormat, req, r)
 	return r
 }
 
@@ -179,7 +180,7 @@ func checkCommon(t *testing.T, req *http.Request, r *result) {
 	if r.header.Get("X-Request-Id") == "" {
 		t.Errorf("%s %s: no X-Request-Id", req.Method, req.URL.Path)
 	}
-	if r.status == http.StatusNotModified || req.Method == http.MethodHead {
+	if r.status == http.StatusNotModified || req.Method == http.MethodHead || req.URL.Path == "/docs" {
 		return
 	}
 	if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" && ct != "text/json; charset=utf-8" {

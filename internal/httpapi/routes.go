@@ -19,6 +19,8 @@ func (s *server) routes() []route {
 	return []route{
 		{"GET", "/healthz", s.handle(s.healthz)},
 		{"GET", "/readyz", s.handle(s.readyz)},
+		{"GET", "/openapi.json", s.serveOpenAPI()},
+		{"GET", "/docs", s.serveReference()},
 
 		{"POST", "/v1/Customers", s.handle(s.requireAuth(true, s.writing(jsonBodies, s.createCustomer)))},
 		{"GET", "/v1/Customers", s.handle(s.requireAuth(false, s.searchCustomers))},
