@@ -55,7 +55,7 @@ func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, erro
 	if cur == nil {
 		err = tx.InsertCustomer(ctx, next)
 	} else {
-		err = tx.UpdateCustomer(ctx, next)
+		err = tx.UpdateCustomer(ctx, cur, next)
 	}
 	if err != nil {
 		return nil, err

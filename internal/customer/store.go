@@ -73,8 +73,9 @@ type Tx interface {
 	NextAddressID(ctx context.Context) (int32, error)
 	// InsertCustomer stores a new customer and sets its ID. Errors: Conflict.
 	InsertCustomer(ctx context.Context, c *Customer) error
-	// UpdateCustomer stores a new version of an existing customer. Errors: Conflict.
-	UpdateCustomer(ctx context.Context, c *Customer) error
+	// UpdateCustomer stores next, the new version of cur, which CustomerForUpdate returned
+	// in this transaction (a store may write only what differs). Errors: Conflict.
+	UpdateCustomer(ctx context.Context, cur, next *Customer) error
 	// CompleteIdempotent records the response of a claimed key.
 	CompleteIdempotent(ctx context.Context, k *IdempotencyKey, r *Response) error
 }

@@ -112,9 +112,10 @@ func (t *tx) InsertCustomer(ctx context.Context, c *customer.Customer) error {
 	return uniqueConflict(err)
 }
 
-// UpdateCustomer stores a new version of a customer. Errors: Conflict, Invalid (text
-// PostgreSQL cannot store).
-func (t *tx) UpdateCustomer(ctx context.Context, c *customer.Customer) error {
+// UpdateCustomer stores a new version of a customer. Every column is written: a
+// PostgreSQL update writes a new row version with new entries in every index anyway,
+// since updated_date, which always changes, is indexed. Errors: Conflict.
+func (t *tx) UpdateCustomer(ctx context.Context, _, c *customer.Customer) error {
 	args, err := customerColumns(c)
 	if err != nil {
 		return err

@@ -35,6 +35,7 @@ var migrations embed.FS
 // Store is a customer.Store on one SQLite file.
 type Store struct {
 	read   *sql.DB
+	get    *sql.Stmt // one customer by id, prepared on each reading connection
 	writer *writer
 	closed atomic.Bool
 }
@@ -45,7 +46,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	wdb, err := sql.Open("sqlite", dsn(path, false))
+	wdb, err := sql.Open("sqlite", dsn(path, writerPragmas))
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	rdb, err := sql.Open("sqlite", dsn(path, true))
+	rdb, err := sql.Open("sqlite", dsn(path, readerPragmas))
 	if err != nil {
 		wdb.Close()
 		return nil, err
@@ -65,24 +66,45 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
-	w, err := newWriter(ctx, wdb)
+	get, err := rdb.PrepareContext(ctx, selectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`)
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
 		return nil, err
 	}
-	return &Store{read: rdb, writer: w}, nil
+	cdb, err := sql.Open("sqlite", dsn(path, checkpointerPragmas))
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, err
+	}
+	w, err := newWriter(ctx, wdb, newCheckpointer(cdb))
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		cdb.Close()
+		return nil, err
+	}
+	return &Store{read: rdb, get: get, writer: w}, nil
 }
 
-// dsn builds a modernc.org/sqlite data source name with the pragmas every connection needs.
-func dsn(path string, readOnly bool) string {
+// Pragmas of each kind of connection, beside those every connection has (dsn).
+const (
+	// The writer checkpoints nothing itself (the checkpointer does, off its path), and
+	// keeps savepoint journals in memory.
+	writerPragmas = "&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)"
+	// Readers share the operating system's page cache; a small cache of their own each
+	// keeps the process small with many of them.
+	readerPragmas       = "&_pragma=cache_size(-8000)&_pragma=query_only(ON)"
+	checkpointerPragmas = "&_pragma=cache_size(-2000)&_pragma=wal_autocheckpoint(0)"
+)
+
+// dsn builds a modernc.org/sqlite data source name with the pragmas every connection
+// needs, then extra.
+func dsn(path, extra string) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=foreign_keys(ON)&_pragma=cache_size(-32000)&_time_format=sqlite"
-	if readOnly {
-		q += "&_pragma=query_only(ON)"
-	}
-	return "file:" + esc + "?" + q
+	return "file:" + esc + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(ON)&_time_format=sqlite" + extra
 }
 
 func applyMigrations(ctx context.Context, db *sql.DB) error {
@@ -142,7 +164,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	err := s.writer.close()
-	return errors.Join(err, s.read.Close())
+	return errors.Join(err, s.get.Close(), s.read.Close())
 }
 
 // Ping reports whether the database answers.
@@ -156,7 +178,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Customer returns one customer of the client.
 func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
-	row := s.read.QueryRowContext(ctx, selectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`, client, id)
+	row := s.get.QueryRowContext(ctx, client, id)
 	c, err := scanCustomer(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
@@ -187,8 +209,8 @@ func scanCustomer(r scanner) (*customer.Customer, error) {
 
 // SearchCustomers returns one page of the client's customers matching q.
 func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Query) (*customer.Page, error) {
-	where, order, args := sqlquery.Search(dialect{}, client, q)
-	rows, err := s.read.QueryContext(ctx, selectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
+	query, args := searchSQL(client, q)
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.readErr(err)
 	}
@@ -208,6 +230,42 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 		page.Customers, page.HasMore = page.Customers[:q.PageSize], true
 	}
 	return page, nil
+}
+
+// searchSQL returns the query of a search and its parameters.
+//
+// A page in customer_id order with a name or email substring of three or more characters
+// is driven by the trigram index: it yields the matching customers in id order, so the
+// query stops reading as soon as the page is full, however common the substring. Other
+// searches look the substring up as a condition (see dialect.Substring).
+func searchSQL(client int64, q *customer.Query) (string, []any) {
+	long := func(s string) bool { return s != "" && !customer.ShortSubstring(s) }
+	if (q.Sort != "" && q.Sort != customer.SortCustomerID) || !(long(q.Name) || long(q.Email)) {
+		where, order, args := sqlquery.Search(dialect{}, client, q)
+		return selectCustomer + " WHERE " + where + " ORDER BY " + order + sqlquery.Limit(q), args
+	}
+	rest := *q
+	var match []string
+	if long(q.Name) {
+		match, rest.Name = append(match, phrase(sqlquery.NameColumns, q.Name)), ""
+	}
+	if long(q.Email) {
+		match, rest.Email = append(match, phrase(sqlquery.EmailColumns, q.Email)), ""
+	}
+	where, _, args := sqlquery.Search(dialect{}, client, &rest)
+	dir := " ASC"
+	if q.Descending {
+		dir = " DESC"
+	}
+	// CROSS JOIN keeps customer_text the outer loop, in its own rowid order.
+	return `SELECT c.customer_id, c.client_id, c.version, c.doc FROM customer_text t CROSS JOIN customers c ON c.customer_id = t.rowid
+		WHERE t.customer_text MATCH ? AND ` + where + " ORDER BY t.rowid" + dir + sqlquery.Limit(q),
+		append([]any{strings.Join(match, " AND ")}, args...)
+}
+
+// phrase is an FTS5 query matching s as a substring of any of the space-separated columns.
+func phrase(columns, s string) string {
+	return `{` + columns + `} : "` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
 // dialect is SQLite's part of a search query.
@@ -236,8 +294,7 @@ func (dialect) Substring(cols []string, s string, arg func(any) string) string {
 		}
 		return "(" + strings.Join(conds, " OR ") + ")"
 	}
-	phrase := `{` + strings.Join(cols, " ") + `} : "` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	return "c.customer_id IN (SELECT rowid FROM customer_text WHERE customer_text MATCH " + arg(phrase) + ")"
+	return "c.customer_id IN (SELECT rowid FROM customer_text WHERE customer_text MATCH " + arg(phrase(strings.Join(cols, " "), s)) + ")"
 }
 
 // WriteCustomer runs w through customer.Apply in the writer's next group commit.

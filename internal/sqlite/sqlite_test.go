@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -24,3 +26,15 @@ func open(t *testing.T) (customer.Store, func() customer.Store) {
 }
 
 func TestStore(t *testing.T) { storetest.Run(t, open) }
+
+// BenchmarkStore runs the store benchmarks over a database seeded once and kept in the
+// temporary folder between runs (CUSTD_BENCH_CUSTOMERS sets its size).
+func BenchmarkStore(b *testing.B) {
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("custd-bench-%d.db", storetest.BenchCustomers()))
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.Benchmark(b, s)
+}

@@ -103,45 +103,63 @@ func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer) error {
 	if err := t.queryRow(`SELECT coalesce(max(customer_id), 0) + 1 FROM customers`).Scan(&c.ID); err != nil {
 		return err
 	}
-	args, err := customerColumns(c)
-	if err != nil {
-		return err
-	}
-	_, err = t.exec(`INSERT INTO customers (version, account_number, registration_code, parent_customer_id,
-		agent_id, secondary_agent_id, sold_by, created_by, bill_profile_id, status, is_parent, suspended,
-		created_date, updated_date, activated_date, close_date, company_fold, person_fold, email_fold, doc,
-		client_id, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		append(args, c.ClientID, c.ID)...)
-	return uniqueConflict(err)
-}
-
-// UpdateCustomer stores a new version of a customer.
-func (t *tx) UpdateCustomer(_ context.Context, c *customer.Customer) error {
-	args, err := customerColumns(c)
-	if err != nil {
-		return err
-	}
-	_, err = t.exec(`UPDATE customers SET version = ?, account_number = ?, registration_code = ?, parent_customer_id = ?,
-		agent_id = ?, secondary_agent_id = ?, sold_by = ?, created_by = ?, bill_profile_id = ?, status = ?, is_parent = ?,
-		suspended = ?, created_date = ?, updated_date = ?, activated_date = ?, close_date = ?, company_fold = ?,
-		person_fold = ?, email_fold = ?, doc = ? WHERE client_id = ? AND customer_id = ?`,
-		append(args, c.ClientID, c.ID)...)
-	return uniqueConflict(err)
-}
-
-// customerColumns returns the column values of c, from version to doc, in table order.
-func customerColumns(c *customer.Customer) ([]any, error) {
 	doc, err := json.Marshal(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	_, err = t.exec(`INSERT INTO customers (`+strings.Join(customerColumns, ", ")+`, doc, client_id, customer_id)
+		VALUES (`+strings.Repeat("?, ", len(customerColumns))+`?, ?, ?)`,
+		append(columnValues(c), doc, c.ClientID, c.ID)...)
+	return uniqueConflict(err)
+}
+
+// UpdateCustomer stores a new version of a customer. It sets only the columns whose
+// values changed: SQLite rewrites the entries of every index on a column an UPDATE sets,
+// changed or not, and a customer has many indexes.
+func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer) error {
+	doc, err := json.Marshal(next)
+	if err != nil {
+		return err
+	}
+	var set strings.Builder
+	set.WriteString("UPDATE customers SET doc = ?")
+	args := []any{doc}
+	old, now := columnValues(cur), columnValues(next)
+	for i, col := range customerColumns {
+		if now[i] != old[i] {
+			set.WriteString(", " + col + " = ?")
+			args = append(args, now[i])
+		}
+	}
+	set.WriteString(" WHERE client_id = ? AND customer_id = ?")
+	_, err = t.exec(set.String(), append(args, next.ClientID, next.ID)...)
+	return uniqueConflict(err)
+}
+
+// customerColumns are the columns beside doc that hold a customer's values for searches.
+var customerColumns = []string{
+	"version", "account_number", "registration_code", "parent_customer_id", "agent_id", "secondary_agent_id",
+	"sold_by", "created_by", "bill_profile_id", "status", "is_parent", "suspended", "created_date",
+	"updated_date", "activated_date", "close_date", "company_fold", "person_fold", "email_fold",
+}
+
+// columnValues returns the values of customerColumns for c, each nil or a comparable
+// value (int64, string or bool), so that two versions can be compared column by column.
+func columnValues(c *customer.Customer) []any {
 	text := c.SearchText()
 	return []any{
-		c.Version, nonEmpty(c.AccountNumber), nonEmpty(c.RegistrationCode), c.ParentCustomerID,
-		c.AgentID, c.SecondaryAgentID, c.SoldBy, c.CreatedBy, c.Finance.BillProfileID, string(c.Status), c.IsParent,
-		c.Suspended, c.CreatedDate.UnixMilli(), c.UpdatedDate.UnixMilli(), millis(c.ActivatedDate), millis(c.CloseDate),
-		text.Company, text.Person, text.Email, doc,
-	}, nil
+		c.Version, nonEmpty(c.AccountNumber), nonEmpty(c.RegistrationCode), id(c.ParentCustomerID), id(c.AgentID),
+		id(c.SecondaryAgentID), id(c.SoldBy), int64(c.CreatedBy), id(c.Finance.BillProfileID), string(c.Status),
+		c.IsParent, c.Suspended, c.CreatedDate.UnixMilli(), c.UpdatedDate.UnixMilli(), millis(c.ActivatedDate),
+		millis(c.CloseDate), text.Company, text.Person, text.Email,
+	}
+}
+
+func id(v *int32) any {
+	if v == nil {
+		return nil
+	}
+	return int64(*v)
 }
 
 func nonEmpty(s *string) any {

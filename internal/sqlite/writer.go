@@ -18,6 +18,7 @@ const maxBatch = 128
 type writer struct {
 	db    *sql.DB
 	conn  *sql.Conn
+	ckpt  *checkpointer
 	stmts map[string]*sql.Stmt // prepared on conn; used only by the loop goroutine
 	ops   chan *op
 	stop  chan struct{}
@@ -32,7 +33,7 @@ type op struct {
 	result chan error
 }
 
-func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
+func newWriter(ctx context.Context, db *sql.DB, ckpt *checkpointer) (*writer, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -40,6 +41,7 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 	w := &writer{
 		db:    db,
 		conn:  conn,
+		ckpt:  ckpt,
 		stmts: map[string]*sql.Stmt{},
 		ops:   make(chan *op, 4*maxBatch),
 		stop:  make(chan struct{}),
@@ -83,7 +85,7 @@ func (w *writer) close() error {
 	for _, st := range w.stmts {
 		st.Close()
 	}
-	return errors.Join(w.conn.Close(), w.db.Close())
+	return errors.Join(w.conn.Close(), w.db.Close(), w.ckpt.close())
 }
 
 func (w *writer) loop() {
@@ -143,6 +145,8 @@ func (w *writer) commit(batch []*op) {
 				results[i] = unavailable(err)
 			}
 		}
+	} else {
+		w.ckpt.committed()
 	}
 	for i, o := range batch {
 		o.result <- results[i]
