@@ -79,6 +79,13 @@ func revioDocument(doc []byte) []byte {
 	return writtenTime.ReplaceAll(out, []byte(`"$1"`))
 }
 
+// Redoc's sidebar credit shows a logo from Redocly's CDN. The page must ask nothing of
+// the internet, so the logo becomes an empty inline image; the credit's text and link stay.
+const (
+	redocLogo  = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+	emptyImage = "data:image/svg+xml,%3Csvg%20xmlns=%22http://www.w3.org/2000/svg%22%20width=%221%22%20height=%221%22/%3E"
+)
+
 // renderReference returns the reference page of doc: the HTML shell with the document and
 // the renderer inlined, so that the page needs nothing but itself.
 func renderReference(doc []byte) []byte {
@@ -86,7 +93,8 @@ func renderReference(doc []byte) []byte {
 	// '<' can only be inside a string, where \u003c means the same.
 	inline := bytes.ReplaceAll(bytes.TrimSpace(doc), []byte("<"), []byte(`\u003c`))
 	page := bytes.Replace(referencePage, []byte("{{DOCUMENT}}"), inline, 1)
-	return bytes.Replace(page, []byte("{{REDOC}}"), redocScript, 1)
+	script := bytes.ReplaceAll(redocScript, []byte(redocLogo), []byte(emptyImage))
+	return bytes.Replace(page, []byte("{{REDOC}}"), script, 1)
 }
 
 // serveOpenAPI serves the OpenAPI document of this server. No credentials needed.
