@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custd/custd/client"
 	"github.com/custd/custd/internal/httpapi"
 )
 
@@ -204,58 +206,91 @@ func TestBodyProblems(t *testing.T) {
 	})
 }
 
+// TestReplace goes through the client generated from the OpenAPI document: a GET body is
+// sent back as a typed PUT body.
 func TestReplace(t *testing.T) {
 	eachStore(t, func(t *testing.T, a *api) {
+		ctx := context.Background()
+		c := a.client(admin)
 		id := a.create(admin, fullBody())
-		before := a.get(admin, id)
-		path := fmt.Sprintf("/v1/Customers/%d", id)
+		got, err := c.GetCustomerWithResponse(ctx, int32(id), nil)
+		if err != nil || got.JSON200 == nil {
+			t.Fatalf("GET: %v %s", err, got.Body)
+		}
+		before := got.JSON200
 
 		// A GET body sent back with changes replaces the customer; read-only members,
 		// ok and links are ignored.
-		body := a.get(admin, id)
-		body["email"] = "new@example.com"
-		body["created_by"] = 999
-		body["updated_date"] = "2000-01-01T00:00:00Z"
-		body["billing_address"].(map[string]any)["city"] = "Paris"
-		body["finance"].(map[string]any)["balance"] = 5
+		var body client.CustomerReplace
+		if err := json.Unmarshal(got.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		body.Email = ptr("new@example.com")
+		body.CreatedBy = 999
+		body.UpdatedDate = "2000-01-01T00:00:00Z"
+		body.BillingAddress.City = ptr("Paris")
+		body.Finance.Balance = 5
 		time.Sleep(2 * time.Millisecond)
-		r := a.do(admin, "PUT", path, body).want(t, http.StatusOK)
-		got := r.json(t)
-		if got["email"] != "new@example.com" || got["created_by"] != before["created_by"] || got["finance"].(map[string]any)["balance"] != 0.0 ||
-			got["billing_address"].(map[string]any)["city"] != "Paris" ||
-			got["billing_address"].(map[string]any)["address_id"] != before["billing_address"].(map[string]any)["address_id"] ||
-			got["updated_date"].(string) <= before["updated_date"].(string) || got["ok"] != true {
-			t.Fatalf("after PUT: %s", r.body)
+		r, err := c.ReplaceCustomerWithResponse(ctx, int32(id), nil, body)
+		if err != nil || r.JSON200 == nil {
+			t.Fatalf("PUT: %v %d %s", err, r.StatusCode(), r.Body)
 		}
-		if etag := r.header.Get("ETag"); etag == "" || etag == before["etag"] || etag != a.do(admin, "GET", path, nil).header.Get("ETag") {
-			t.Fatalf("ETag of PUT %q, of the GET after it %q", etag, a.do(admin, "GET", path, nil).header.Get("ETag"))
+		after := r.JSON200
+		if *after.Email != "new@example.com" || after.CreatedBy != before.CreatedBy || after.Finance.Balance != "0" ||
+			after.BillingAddress.City != "Paris" || after.BillingAddress.AddressId != before.BillingAddress.AddressId ||
+			!after.UpdatedDate.After(before.UpdatedDate) || !bool(after.Ok) {
+			t.Fatalf("after PUT: %s", r.Body)
 		}
-		if !reflect.DeepEqual(a.get(admin, id), got) {
+		etag := r.HTTPResponse.Header.Get("ETag")
+		if etag == "" || etag == got.HTTPResponse.Header.Get("ETag") || etag != a.do(admin, "GET", fmt.Sprintf("/v1/Customers/%d", id), nil).header.Get("ETag") {
+			t.Fatalf("ETag of PUT %q, of the GET before it %q", etag, got.HTTPResponse.Header.Get("ETag"))
+		}
+		if !reflect.DeepEqual(a.get(admin, id), (&result{body: r.Body}).json(t)) {
 			t.Fatal("GET after PUT differs from the PUT response")
 		}
 
 		// Omitted members take their defaults, except the registration code, which is kept.
-		got = a.do(admin, "PUT", path, obj{"status": "PENDING"}).want(t, http.StatusOK).json(t)
-		if got["registration_code"] != "REG-1" || got["email"] != nil || got["billing_address"] != nil || got["is_parent"] != false ||
-			got["finance"].(map[string]any)["balance_limit"] != nil || len(got["fields"].([]any)) != 0 || got["suspended_date"] != nil {
-			t.Fatalf("PUT with defaults: %v", got)
+		r, err = c.ReplaceCustomerWithResponse(ctx, int32(id), nil, client.CustomerReplace{Status: client.StatusPENDING})
+		if err != nil || r.JSON200 == nil {
+			t.Fatalf("PUT: %v %s", err, r.Body)
+		}
+		if d := r.JSON200; d.RegistrationCode != "REG-1" || d.Email != nil || d.BillingAddress != nil || d.IsParent ||
+			d.Finance.BalanceLimit != nil || len(d.Fields) != 0 || d.SuspendedDate != nil || d.Status != client.StatusPENDING {
+			t.Fatalf("PUT with defaults: %s", r.Body)
 		}
 
 		// status is required; customer_id must match the path.
-		r = a.do(admin, "PUT", path, obj{"email": "x@y.com"}).want(t, http.StatusBadRequest)
-		if !strings.Contains(r.fieldErrors(t)["status"], "required") {
-			t.Fatalf("missing status: %s", r.body)
+		r, err = c.ReplaceCustomerWithBodyWithResponse(ctx, int32(id), nil, "application/json", strings.NewReader(`{"email":"x@y.com"}`))
+		if err != nil || r.JSON400 == nil || r.JSON400.Errors == nil || !strings.Contains(fieldError(*r.JSON400.Errors, "status"), "required") {
+			t.Fatalf("missing status: %v %s", err, r.Body)
 		}
-		a.do(admin, "PUT", path, obj{"status": "OPEN", "customer_id": id}).want(t, http.StatusOK)
-		a.do(admin, "PUT", path, obj{"status": "OPEN", "customer_id": nil}).want(t, http.StatusOK)
-		r = a.do(admin, "PUT", path, obj{"status": "OPEN", "customer_id": id + 1}).want(t, http.StatusBadRequest)
-		if _, ok := r.fieldErrors(t)["customer_id"]; !ok {
-			t.Fatalf("mismatched customer_id: %s", r.body)
+		for _, cid := range []any{id, nil} {
+			r, err = c.ReplaceCustomerWithResponse(ctx, int32(id), nil, client.CustomerReplace{Status: client.StatusOPEN, CustomerId: cid})
+			if err != nil || r.JSON200 == nil {
+				t.Fatalf("customer_id %v: %v %s", cid, err, r.Body)
+			}
+		}
+		r, err = c.ReplaceCustomerWithResponse(ctx, int32(id), nil, client.CustomerReplace{Status: client.StatusOPEN, CustomerId: id + 1})
+		if err != nil || r.JSON400 == nil || r.JSON400.Errors == nil || fieldError(*r.JSON400.Errors, "customer_id") == "" {
+			t.Fatalf("mismatched customer_id: %v %s", err, r.Body)
 		}
 		// PUT never creates.
-		a.do(admin, "PUT", "/v1/Customers/999999", obj{"status": "OPEN"}).want(t, http.StatusNotFound)
+		r, err = c.ReplaceCustomerWithResponse(ctx, 999999, nil, client.CustomerReplace{Status: client.StatusOPEN})
+		if err != nil || r.JSON404 == nil || r.JSON404.Ok {
+			t.Fatalf("PUT of a missing customer: %v %d %s", err, r.StatusCode(), r.Body)
+		}
 		a.do(admin, "PUT", "/v1/Customers/abc", obj{"status": "OPEN"}).want(t, http.StatusBadRequest)
 	})
+}
+
+// fieldError returns the message of the error naming field, or "".
+func fieldError(errs []client.FieldError, field string) string {
+	for _, e := range errs {
+		if e.Field == field {
+			return e.Message
+		}
+	}
+	return ""
 }
 
 func TestTenantsAndRoles(t *testing.T) {

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custd/custd/client"
 	"github.com/custd/custd/internal/httpapi"
 )
 
@@ -67,6 +69,36 @@ func TestSearchParameters(t *testing.T) {
 		eq("created_date_end=2000-01-01", nil, false)
 		eq("created_date_start=2000-01-01&page_size=20", ids, false)
 		eq("updated_date_start="+url.QueryEscape("2000-01-01 00:00:00+00:00")+"&page_size=20", ids, false)
+
+		// Typed parameters of the client generated from the OpenAPI document.
+		c := a.client(admin)
+		typed := func(p client.SearchCustomersParams, want []int, hasMore bool) {
+			t.Helper()
+			r, err := c.SearchCustomersWithResponse(context.Background(), &p)
+			if err != nil || r.JSON200 == nil {
+				t.Fatalf("search %+v: %v %d %s", p, err, r.StatusCode(), r.Body)
+			}
+			var got []int
+			for _, rec := range r.JSON200.Records {
+				got = append(got, int(rec.CustomerId))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) || r.JSON200.HasMore != hasMore || int(r.JSON200.RecordCount) != len(got) {
+				t.Errorf("search %+v: got %v has_more=%v, want %v has_more=%v", p, got, r.JSON200.HasMore, want, hasMore)
+			}
+		}
+		typed(client.SearchCustomersParams{}, ids[:10], true)
+		typed(client.SearchCustomersParams{Status: &client.SearchStatus{"CLOSED", "pending"}}, []int{ids[1], ids[2], ids[4], ids[5], ids[7], ids[8], ids[10], ids[11]}, false)
+		typed(client.SearchCustomersParams{SearchStatus: &client.PrefixedStatus{"closed"}}, []int{ids[2], ids[5], ids[8], ids[11]}, false)
+		typed(client.SearchCustomersParams{PageSize: ptr(5), Page: ptr(int32(2))}, ids[5:10], true)
+		typed(client.SearchCustomersParams{Sort: ptr(client.SearchCustomersParamsSortMinusCustomerId), PageSize: ptr(3)}, []int{ids[11], ids[10], ids[9]}, true)
+		typed(client.SearchCustomersParams{Name: ptr("pat lee2")}, ids[2:3], false)
+		typed(client.SearchCustomersParams{AgentId: &client.SearchAgentId{2}, Status: &client.SearchStatus{"OPEN"}}, []int{ids[3], ids[9]}, false)
+		typed(client.SearchCustomersParams{IsParent: ptr(false), Suspended: ptr(false), PageSize: ptr(1)}, ids[:1], true)
+		typed(client.SearchCustomersParams{CreatedDateStart: ptr("2000-01-01"), PageSize: ptr(1000)}, ids, false)
+		bad, err := c.SearchCustomersWithResponse(context.Background(), &client.SearchCustomersParams{PageSize: ptr(0)})
+		if err != nil || bad.JSON400 == nil || bad.JSON400.Errors == nil || fieldError(*bad.JSON400.Errors, "page_size") == "" {
+			t.Fatalf("page_size=0: %v %d %s", err, bad.StatusCode(), bad.Body)
+		}
 
 		for query, field := range map[string]string{
 			"colour=red":                 "colour",

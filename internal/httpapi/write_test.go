@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/custd/custd/client"
 )
 
 func TestPatch(t *testing.T) {
@@ -16,38 +19,44 @@ func TestPatch(t *testing.T) {
 		path := fmt.Sprintf("/v1/Customers/%d", id)
 		before := a.get(admin, id)
 
-		// All six operations, with and without the leading slash, applied in order.
-		r := a.do(admin, "PATCH", path, []obj{
-			{"op": "test", "path": "account_number", "value": "ACC-0001"},
-			{"op": "replace", "path": "fields/0/value", "value": "South"},
-			{"op": "add", "path": "/fields/-", "value": obj{"field_id": 9, "label": "New", "value": "v"}},
-			{"op": "remove", "path": "/security_pin"},
-			{"op": "copy", "from": "/billing_address", "path": "/listing_address"},
-			{"op": "move", "from": "/source", "path": "/tax_note_tmp"},
-			{"op": "move", "from": "/tax_note_tmp", "path": "/source"},
-			{"op": "replace", "path": "/finance/balance_limit", "value": json.Number("0.0001")},
-		}).want(t, http.StatusOK)
-		got := r.json(t)
-		fields := got["fields"].([]any)
-		if fields[0].(map[string]any)["value"] != "South" || len(fields) != 3 || got["security_pin"] != nil ||
-			got["listing_address"].(map[string]any)["company_name"] != "Analytical Engines" || got["source"] != "crm" ||
-			got["finance"].(map[string]any)["balance_limit"] != 0.0001 || got["ok"] != true {
-			t.Fatalf("after patch: %s", r.body)
+		// All six operations, with and without the leading slash, applied in order, sent
+		// through the generated client.
+		pr, err := a.client(admin).PatchCustomerWithApplicationJSONPatchPlusJSONBodyWithResponse(context.Background(), int32(id), nil, client.JSONPatch{
+			{Op: client.Test, Path: "account_number", Value: "ACC-0001"},
+			{Op: client.Replace, Path: "fields/0/value", Value: "South"},
+			{Op: client.Add, Path: "/fields/-", Value: obj{"field_id": 9, "label": "New", "value": "v"}},
+			{Op: client.Remove, Path: "/security_pin"},
+			{Op: client.Copy, From: ptr("/billing_address"), Path: "/listing_address"},
+			{Op: client.Move, From: ptr("/source"), Path: "/tax_note_tmp"},
+			{Op: client.Move, From: ptr("/tax_note_tmp"), Path: "/source"},
+			{Op: client.Replace, Path: "/finance/balance_limit", Value: json.Number("0.0001")},
+		})
+		if err != nil || pr.JSON200 == nil {
+			t.Fatalf("patch: %v %d %s", err, pr.StatusCode(), pr.Body)
 		}
+		p := pr.JSON200
+		if p.Fields[0].Value != "South" || len(p.Fields) != 3 || p.SecurityPin != nil || p.ListingAddress.CompanyName != "Analytical Engines" ||
+			*p.Source != "crm" || *p.Finance.BalanceLimit != "0.0001" || !bool(p.Ok) {
+			t.Fatalf("after patch: %s", pr.Body)
+		}
+		if pr.HTTPResponse.Header.Get("ETag") == "" {
+			t.Fatal("PATCH without ETag")
+		}
+		got := (&result{body: pr.Body}).json(t)
 		if got["listing_address"].(map[string]any)["address_id"] == before["billing_address"].(map[string]any)["address_id"] {
 			t.Fatal("a copied address must get its own address_id")
-		}
-		if r.header.Get("ETag") == "" {
-			t.Fatal("PATCH without ETag")
 		}
 		after := a.get(admin, id)
 
 		// A failed test is 409 and, like every failed patch, changes nothing: the operations
 		// before it are not kept either.
-		a.do(admin, "PATCH", path, []obj{
-			{"op": "replace", "path": "/email", "value": "changed@example.com"},
-			{"op": "test", "path": "/status", "value": "CLOSED"},
-		}).want(t, http.StatusConflict)
+		failed, err := a.client(admin).PatchCustomerWithApplicationJSONPatchPlusJSONBodyWithResponse(context.Background(), int32(id), nil, client.JSONPatch{
+			{Op: client.Replace, Path: "/email", Value: "changed@example.com"},
+			{Op: client.Test, Path: "/status", Value: "CLOSED"},
+		})
+		if err != nil || failed.JSON409 == nil || failed.JSON409.Ok {
+			t.Fatalf("failed test: %v %d %s", err, failed.StatusCode(), failed.Body)
+		}
 		for _, bad := range []struct {
 			ops    any
 			status int
@@ -88,28 +97,39 @@ func TestPatch(t *testing.T) {
 	})
 }
 
+// TestDeleteCloses goes through the client generated from the OpenAPI document.
 func TestDeleteCloses(t *testing.T) {
 	eachStore(t, func(t *testing.T, a *api) {
+		ctx := context.Background()
+		c := a.client(admin)
 		id := a.create(admin, fullBody())
-		path := fmt.Sprintf("/v1/Customers/%d", id)
-		r := a.do(admin, "DELETE", path, nil).want(t, http.StatusOK)
-		c := r.json(t)
-		if c["status"] != "CLOSED" || c["close_date"] == nil || c["account_number"] != "ACC-0001" || c["ok"] != true || r.header.Get("ETag") == "" {
-			t.Fatalf("DELETE: %s", r.body)
+		r, err := c.CloseCustomerWithResponse(ctx, int32(id), nil)
+		if err != nil || r.JSON200 == nil {
+			t.Fatalf("DELETE: %v %d %s", err, r.StatusCode(), r.Body)
+		}
+		closed := r.JSON200
+		if closed.Status != client.StatusCLOSED || closed.CloseDate == nil || *closed.AccountNumber != "ACC-0001" || !bool(closed.Ok) ||
+			r.HTTPResponse.Header.Get("ETag") == "" {
+			t.Fatalf("DELETE: %s", r.Body)
 		}
 		// The account is kept and found.
-		if g := a.get(admin, id); g["status"] != "CLOSED" || g["close_date"] != c["close_date"] {
-			t.Fatalf("after DELETE: %v", g)
+		g, err := c.GetCustomerWithResponse(ctx, int32(id), nil)
+		if err != nil || g.JSON200 == nil || g.JSON200.Status != client.StatusCLOSED || !g.JSON200.CloseDate.Equal(*closed.CloseDate) {
+			t.Fatalf("after DELETE: %v %s", err, g.Body)
 		}
-		if n := a.do(admin, "GET", "/v1/Customers?status=CLOSED", nil).json(t)["record_count"]; n != 1.0 {
-			t.Fatalf("closed customers found: %v", n)
+		found, err := c.SearchCustomersWithResponse(ctx, &client.SearchCustomersParams{Status: &client.SearchStatus{"CLOSED"}})
+		if err != nil || found.JSON200 == nil || found.JSON200.RecordCount != 1 || found.JSON200.Records[0].CustomerId != int32(id) {
+			t.Fatalf("closed customers found: %v %s", err, found.Body)
 		}
 		// Closing again keeps the first close date.
-		again := a.do(admin, "DELETE", path, nil).want(t, http.StatusOK).json(t)
-		if again["close_date"] != c["close_date"] {
-			t.Fatalf("second close moved close_date from %v to %v", c["close_date"], again["close_date"])
+		again, err := c.CloseCustomerWithResponse(ctx, int32(id), nil)
+		if err != nil || again.JSON200 == nil || !again.JSON200.CloseDate.Equal(*closed.CloseDate) {
+			t.Fatalf("second close: %v %s (first close date %v)", err, again.Body, closed.CloseDate)
 		}
-		a.do(admin, "DELETE", "/v1/Customers/999999", nil).want(t, http.StatusNotFound)
+		missing, err := c.CloseCustomerWithResponse(ctx, 999999, nil)
+		if err != nil || missing.JSON404 == nil {
+			t.Fatalf("DELETE of a missing customer: %v %d %s", err, missing.StatusCode(), missing.Body)
+		}
 	})
 }
 
@@ -143,6 +163,11 @@ func TestConditionalRequests(t *testing.T) {
 			}
 			a.do(admin, m, path, body, header{"If-Match", etag}).want(t, http.StatusPreconditionFailed)
 			a.do(admin, m, path, body, header{"If-Match", "W/" + fresh}).want(t, http.StatusPreconditionFailed)
+		}
+		stale, err := a.client(admin).ReplaceCustomerWithResponse(context.Background(), int32(id),
+			&client.ReplaceCustomerParams{IfMatch: ptr(etag)}, client.CustomerReplace{Status: client.StatusCLOSED})
+		if err != nil || stale.JSON412 == nil || !strings.Contains(stale.JSON412.Message, fresh) {
+			t.Fatalf("stale If-Match through the client: %v %d %s", err, stale.StatusCode(), stale.Body)
 		}
 		if got := a.get(admin, id)["status"]; got != "PENDING" {
 			t.Fatalf("failed preconditions changed status to %v", got)
