@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/custd/custd/internal/customer"
@@ -24,3 +25,15 @@ func open(t *testing.T) (customer.Store, func() customer.Store) {
 }
 
 func TestStore(t *testing.T) { storetest.Run(t, open) }
+
+// BenchmarkStore runs the store benchmarks over a database seeded once and kept on the
+// server between runs (CUSTD_BENCH_CUSTOMERS sets its size).
+func BenchmarkStore(b *testing.B) {
+	url := pgtest.KeptDatabase(b, fmt.Sprintf("custd_bench_%d", storetest.BenchCustomers()))
+	s, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.Benchmark(b, s)
+}

@@ -24,17 +24,7 @@ import (
 // after the cleanups registered later (such as closing a store on it) have run.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("CUSTD_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CUSTD_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("CUSTD_REQUIRE_POSTGRES=1 but CUSTD_TEST_POSTGRES is not set: set it to a PostgreSQL URL")
-		}
-		t.Skip("CUSTD_TEST_POSTGRES is not set; skipping the PostgreSQL tests")
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("CUSTD_TEST_POSTGRES must be a postgres:// URL, not %q", base)
-	}
+	base, u := server(t)
 	var b [6]byte
 	rand.Read(b[:])
 	name := "custd_test_" + hex.EncodeToString(b[:])
@@ -63,6 +53,50 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("dropping test database %s: %v", name, err)
 		}
 	})
+	u.Path = "/" + name
+	u.RawPath = ""
+	return u.String()
+}
+
+// server returns the URL of CUSTD_TEST_POSTGRES, parsed too, or skips (or fails) the test.
+func server(t testing.TB) (string, *url.URL) {
+	t.Helper()
+	base := os.Getenv("CUSTD_TEST_POSTGRES")
+	if base == "" {
+		if os.Getenv("CUSTD_REQUIRE_POSTGRES") == "1" {
+			t.Fatal("CUSTD_REQUIRE_POSTGRES=1 but CUSTD_TEST_POSTGRES is not set: set it to a PostgreSQL URL")
+		}
+		t.Skip("CUSTD_TEST_POSTGRES is not set; skipping the PostgreSQL tests")
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("CUSTD_TEST_POSTGRES must be a postgres:// URL, not %q", base)
+	}
+	return base, u
+}
+
+// KeptDatabase returns the URL of the database called name on the server of
+// CUSTD_TEST_POSTGRES, creating it if it does not exist, and keeps it after the test:
+// benchmarks seed a large database once and reuse it.
+func KeptDatabase(t testing.TB, name string) string {
+	t.Helper()
+	base, u := server(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connecting to CUSTD_TEST_POSTGRES: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			t.Fatalf("creating database %s: %v", name, err)
+		}
+	}
 	u.Path = "/" + name
 	u.RawPath = ""
 	return u.String()
