@@ -10,7 +10,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -164,16 +163,14 @@ func notFound(id int32) error { return customer.Errorf(customer.NotFound, "custo
 
 func scanCustomer(r pgx.Row) (*customer.Customer, error) {
 	var (
-		c   customer.Customer
-		doc []byte
+		id           int32
+		client, vers int64
+		doc          []byte
 	)
-	if err := r.Scan(&c.ID, &c.ClientID, &c.Version, &doc); err != nil {
+	if err := r.Scan(&id, &client, &vers, &doc); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(doc, &c); err != nil {
-		return nil, fmt.Errorf("customer %d: stored document: %w", c.ID, err)
-	}
-	return &c, nil
+	return customer.FromDocument(id, client, vers, doc)
 }
 
 // SearchCustomers returns one page of the client's customers matching q. Errors:
@@ -184,7 +181,7 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 		return &customer.Page{}, nil
 	}
 	where, order, args := sqlquery.Search(dialect{}, client, q)
-	page := &customer.Page{}
+	var found []*customer.Customer
 	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
 		rows, err := conn.Query(ctx, selectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
 		if err != nil {
@@ -196,17 +193,14 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 			if err != nil {
 				return err
 			}
-			page.Customers = append(page.Customers, c)
+			found = append(found, c)
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Customers) > q.PageSize {
-		page.Customers, page.HasMore = page.Customers[:q.PageSize], true
-	}
-	return page, nil
+	return q.PageOf(found), nil
 }
 
 // storableQuery drops the text values of q that PostgreSQL cannot hold in a text column

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -132,7 +131,7 @@ func (t *tx) UpdateCustomer(ctx context.Context, _, c *customer.Customer) error 
 // The document is the same bytes the SQLite store keeps. (Text with a NUL character, which
 // a text column cannot hold, never gets here: customer validation refuses it.)
 func customerColumns(c *customer.Customer) ([]any, error) {
-	doc, err := json.Marshal(c)
+	doc, err := c.Document()
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -195,16 +194,14 @@ type scanner interface{ Scan(...any) error }
 
 func scanCustomer(r scanner) (*customer.Customer, error) {
 	var (
-		c   customer.Customer
-		doc []byte
+		id           int32
+		client, vers int64
+		doc          []byte
 	)
-	if err := r.Scan(&c.ID, &c.ClientID, &c.Version, &doc); err != nil {
+	if err := r.Scan(&id, &client, &vers, &doc); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(doc, &c); err != nil {
-		return nil, fmt.Errorf("customer %d: stored document: %w", c.ID, err)
-	}
-	return &c, nil
+	return customer.FromDocument(id, client, vers, doc)
 }
 
 // SearchCustomers returns one page of the client's customers matching q.
@@ -215,21 +212,18 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 		return nil, s.readErr(err)
 	}
 	defer rows.Close()
-	page := &customer.Page{}
+	var found []*customer.Customer
 	for rows.Next() {
 		c, err := scanCustomer(rows)
 		if err != nil {
 			return nil, err
 		}
-		page.Customers = append(page.Customers, c)
+		found = append(found, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.readErr(err)
 	}
-	if len(page.Customers) > q.PageSize {
-		page.Customers, page.HasMore = page.Customers[:q.PageSize], true
-	}
-	return page, nil
+	return q.PageOf(found), nil
 }
 
 // searchSQL returns the query of a search and its parameters.

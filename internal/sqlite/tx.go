@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -103,7 +102,7 @@ func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer) error {
 	if err := t.queryRow(`SELECT coalesce(max(customer_id), 0) + 1 FROM customers`).Scan(&c.ID); err != nil {
 		return err
 	}
-	doc, err := json.Marshal(c)
+	doc, err := c.Document()
 	if err != nil {
 		return err
 	}
@@ -117,7 +116,7 @@ func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer) error {
 // values changed: SQLite rewrites the entries of every index on a column an UPDATE sets,
 // changed or not, and a customer has many indexes.
 func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer) error {
-	doc, err := json.Marshal(next)
+	doc, err := next.Document()
 	if err != nil {
 		return err
 	}
