@@ -231,3 +231,24 @@ func TestReadyzWithoutStore(t *testing.T) {
 		t.Fatalf("503 leaks internals: %s", r.body)
 	}
 }
+
+func TestRateLimit(t *testing.T) {
+	a := newAPI(t, storeKinds[0].open(t), httpapi.Config{RateLimit: 2}) // bursts of 4
+	statuses := map[int]int{}
+	var limited *result
+	for range 12 {
+		r := a.do(admin, "GET", "/v1/Customers", nil)
+		statuses[r.status]++
+		if r.status == http.StatusTooManyRequests {
+			limited = r
+		}
+	}
+	if limited == nil || statuses[http.StatusOK] < 4 || statuses[http.StatusOK] > 6 {
+		t.Fatalf("12 requests at once with a limit of 2/s (bursts of 4): %v", statuses)
+	}
+	if limited.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	// The limit is per user: another user is not held back.
+	a.do(other, "GET", "/v1/Customers", nil).want(t, http.StatusOK)
+}
