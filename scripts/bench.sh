@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# Benchmarks custd against PocketBase on this machine, over loopback only.
+#
+# Seeds a fresh store of each with the same customers, drives both with wrk
+# (scripts in bench/wrk) through the same scenarios and connection counts, and
+# measures the disk's durable-write ceiling in the same run. Prints a Markdown
+# report and writes it to bench/results/<date>-<n>.md.
+#
+#   scripts/bench.sh               # 10,000 customers, 15 s per run
+#   scripts/bench.sh --large       # 1,000,000 customers
+#   BENCH_DURATION=3s BENCH_RECORDS=2000 scripts/bench.sh   # a quick trial
+#
+# Environment: BENCH_RECORDS (10000), BENCH_DURATION (15s), BENCH_CONNECTIONS
+# ("1 16 64"), BENCH_SCENARIOS ("get put search post"), BENCH_TARGETS ("custd
+# pocketbase"), BENCH_DISK_DURATION (5s), BENCH_KEEP=1 keeps the stores and
+# logs under bench/results/tmp.
+set -euo pipefail
+
+records=${BENCH_RECORDS:-10000}
+duration=${BENCH_DURATION:-15s}
+connections=${BENCH_CONNECTIONS:-1 16 64}
+# post runs last: it adds records, and the other scenarios should see the
+# seeded count in both stores, not one grown by each server's create rate.
+scenarios=${BENCH_SCENARIOS:-get put search post}
+targets=${BENCH_TARGETS:-custd pocketbase}
+disk_duration=${BENCH_DISK_DURATION:-5s}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--large) records=1000000 ;;
+	-n) records=$2; shift ;;
+	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "bench: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+results=$root/bench/results
+mkdir -p "$results/tmp"
+# The stores live on the repository's disk, not a tmpfs, so that durable writes
+# cost what they cost.
+tmp=$(mktemp -d "$results/tmp/run-XXXXXX")
+
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	# Give each server 10 s to shut down cleanly, then stop it.
+	for pid in "${pids[@]}"; do
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ "${BENCH_KEEP:-}" = 1 ]; then
+		echo "bench: kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $*" >&2; }
+
+# free_port prints the first port from $1 on that nothing listens on.
+free_port() {
+	local p=$1
+	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do
+		p=$((p + 1))
+	done
+	echo "$p"
+}
+
+# wait_up waits up to 60 s for URL $1 to answer 200, while process $3 lives.
+wait_up() {
+	local url=$1 name=$2 pid=$3
+	for _ in $(seq 600); do
+		if curl -fsS -o /dev/null "$url" 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			log "$name exited while starting; its log:"
+			tail -n 30 "$tmp/$name.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	log "$name did not answer $url within 60 s"
+	exit 1
+}
+
+# to_seconds prints a wrk duration (30, 30s, 2m, 1h) in whole seconds.
+to_seconds() {
+	case $1 in
+	*h) echo $((${1%h} * 3600)) ;;
+	*m) echo $((${1%m} * 60)) ;;
+	*s) echo "${1%s}" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# result_field prints the value of key $2 in wrk's RESULT line $1.
+result_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# cpu_ticks prints the user+system CPU time of process $1 in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# peak_rss_mib prints the peak resident memory of process $1 in MiB.
+peak_rss_mib() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+
+if ! command -v wrk >/dev/null; then
+	log "installing wrk"
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get install -y wrk >/dev/null || { $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; }
+fi
+
+log "building the benchmark tools"
+# The revision is taken now: the tree may change while the benchmark runs.
+custd_rev=$(cd "$root" && git describe --always --dirty 2>/dev/null || echo "(no commit)")
+case " $targets " in *" custd "*) (cd "$root" && go build -o "$tmp/custd" ./cmd/custd) ;; esac
+(cd "$root/bench" && go build -o "$tmp/" ./pocketbase ./cmd/seed ./cmd/diskbench)
+pb_version=$(cd "$root/bench" && go list -m -f '{{.Version}}' github.com/pocketbase/pocketbase)
+
+log "measuring the disk"
+"$tmp/diskbench" -dir "$tmp" -duration "$disk_duration" >"$tmp/disk.md"
+
+password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+declare -A url pid seed_rate rss_seeded
+declare -A user=([custd]=admin@demo [pocketbase]=bench@example.com)
+port=18080
+for target in $targets; do
+	port=$(free_port "$port")
+	url[$target]=http://127.0.0.1:$port
+	case $target in
+	custd)
+		mkdir -p "$tmp/custd-data"
+		CUSTD_DB="sqlite:$tmp/custd-data/custd.db" CUSTD_ADDR="127.0.0.1:$port" CUSTD_ADMIN_PASSWORD="$password" \
+			"$tmp/custd" serve >"$tmp/custd.log" 2>&1 &
+		health=/healthz
+		;;
+	pocketbase)
+		"$tmp/pocketbase" serve --http "127.0.0.1:$port" --dir "$tmp/pb-data" --bench-password "$password" \
+			>"$tmp/pocketbase.log" 2>&1 &
+		health=/api/health
+		;;
+	*) log "unknown target $target"; exit 2 ;;
+	esac
+	pid[$target]=$!
+	pids+=("${pid[$target]}")
+	wait_up "${url[$target]}$health" "$target" "${pid[$target]}"
+	port=$((port + 1))
+done
+
+# The put and post bodies come from the same templates for both targets.
+"$tmp/seed" -n 0 -templates "$tmp/templates.jsonl"
+for target in $targets; do
+	log "seeding $records customers into $target"
+	"$tmp/seed" -target "$target" -url "${url[$target]}" -user "${user[$target]}" -password "$password" \
+		-n "$records" -ids "$tmp/$target.ids" -auth "$tmp/$target.auth" 2>"$tmp/seed-$target.log" ||
+		{ tail -n 5 "$tmp/seed-$target.log" >&2; exit 1; }
+	tail -n 1 "$tmp/seed-$target.log" >&2
+	seed_rate[$target]=$(sed -n 's/.*(\([0-9]*\)\/s)$/\1/p' "$tmp/seed-$target.log" | tail -n 1)
+	rss_seeded[$target]=$(peak_rss_mib "${pid[$target]}")
+done
+
+declare -A label=(
+	[get]="GET one by id"
+	[put]="PUT replace (PocketBase: PATCH)"
+	[post]="POST create"
+	[search]="search name, page 2 of 20 (PocketBase: list)"
+)
+declare -A rps
+rows=()
+errors_seen=()
+hz=$(getconf CLK_TCK)
+nproc=$(nproc)
+seconds=$(to_seconds "$duration")
+run=0
+
+for scenario in $scenarios; do
+	for c in $connections; do
+		threads=$((c < nproc ? c : nproc))
+		for target in $targets; do
+			run=$((run + 1))
+			key=$target/$scenario/$c
+			p=${pid[$target]}
+			if ! kill -0 "$p" 2>/dev/null; then
+				rows+=("| $target | ${label[$scenario]} | $c | server exited | | | | | |")
+				continue
+			fi
+			log "$scenario, $c connections, $target"
+			cpu0=$(cpu_ticks "$p")
+			t0=$(date +%s.%N)
+			out=$tmp/wrk-$target-$scenario-$c.txt
+			timeout $((seconds + 60)) wrk -t"$threads" -c"$c" -d"$duration" --timeout 30s \
+				-s "$root/bench/wrk/$scenario.lua" "${url[$target]}" -- \
+				target="$target" ids="$tmp/$target.ids" auth="$tmp/$target.auth" \
+				templates="$tmp/templates.jsonl" tag="r$run" >"$out" 2>&1 || true
+			t1=$(date +%s.%N)
+			if ! kill -0 "$p" 2>/dev/null; then
+				rows+=("| $target | ${label[$scenario]} | $c | server exited | | | | | |")
+				errors_seen+=("- $target, $scenario, $c connections: the server exited; last log lines: $(tail -n 3 "$tmp/$target.log" | tr '\n' ' ')")
+				continue
+			fi
+			cpu1=$(cpu_ticks "$p")
+			result=$(grep '^RESULT ' "$out" || true)
+			if [ -z "$result" ]; then
+				rows+=("| $target | ${label[$scenario]} | $c | wrk failed | | | | | |")
+				errors_seen+=("- $target, $scenario, $c connections: wrk printed no result: $(tail -n 2 "$out" | tr '\n' ' ')")
+				continue
+			fi
+			rps[$key]=$(result_field "$result" rps)
+			errors=$(($(result_field "$result" non2xx) + $(result_field "$result" socket_errors)))
+			cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$hz" -v t0="$t0" -v t1="$t1" \
+				'BEGIN {printf "%.0f", (b - a) / hz / (t1 - t0) * 100}')
+			rows+=("| $target | ${label[$scenario]} | $c | $(printf %.0f "${rps[$key]}") | $(result_field "$result" p50_ms) | $(result_field "$result" p99_ms) | $errors | $cpu | RATIO:$scenario/$c |")
+			if grep -q '^FIRST_ERROR ' "$out"; then
+				errors_seen+=("- $target, $scenario, $c connections: $errors errors; first: \`$(sed -n 's/^FIRST_ERROR //p' "$out" | head -n 1 | cut -c1-200)\`")
+			fi
+		done
+	done
+done
+
+# whole prints number $1 rounded, or a dash when there is none.
+whole() { if [ -n "$1" ]; then printf %.0f "$1"; else echo "—"; fi; }
+
+# ratio prints custd's requests/s over PocketBase's for scenario/connections $1.
+ratio() {
+	local a=${rps[custd/$1]:-} b=${rps[pocketbase/$1]:-}
+	if [ -z "$a" ] || [ -z "$b" ]; then echo "—"; return; fi
+	awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "—"}'
+}
+
+n=1
+while [ -e "$results/$(date +%F)-$n.md" ]; do n=$((n + 1)); done
+report=$results/$(date +%F)-$n.md
+{
+	echo "# custd and PocketBase under load, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "- machine: $nproc CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)"
+	echo "- custd $custd_rev on SQLite; PocketBase $pb_version (default settings, request log on); $(go version | cut -d' ' -f3)"
+	echo "- $records customers seeded in each over HTTP, 16 requests at a time:$(for t in $targets; do printf ' %s %s/s' "$t" "${seed_rate[$t]}"; done)"
+	echo "- wrk $duration per run, up to $nproc threads, on the same machine as the servers; server CPU is the server process's user+system time over the run (100% = one core)"
+	echo
+	echo "## Disk"
+	echo
+	cat "$tmp/disk.md"
+	echo
+	echo "## Load"
+	echo
+	echo "| target | scenario | connections | requests/s | p50 ms | p99 ms | errors | server CPU % | custd/PocketBase |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	for r in "${rows[@]}"; do
+		case $r in
+		"| custd "*RATIO:*) k=${r##*RATIO:}; k=${k%% *}; echo "${r%RATIO:*}$(ratio "$k") |" ;;
+		*RATIO:*) echo "${r%RATIO:*}|" ;;
+		*) echo "$r" ;;
+		esac
+	done
+	echo
+	echo "## Targets"
+	echo
+	echo "| comparison | custd req/s | PocketBase req/s | custd/PocketBase |"
+	echo "|---|---:|---:|---:|"
+	for t in "put/64:PUT at 64 connections against PocketBase's PATCH" "get/16:GET by id at 16 connections" "search/16:search page at 16 connections against PocketBase's list"; do
+		k=${t%%:*}
+		printf '| %s | %s | %s | %s |\n' "${t#*:}" "$(whole "${rps[custd/$k]:-}")" "$(whole "${rps[pocketbase/$k]:-}")" "$(ratio "$k")"
+	done
+	echo
+	echo "## Memory"
+	echo
+	echo "| target | peak RSS after seeding (MiB) | peak RSS at the end (MiB) |"
+	echo "|---|---:|---:|"
+	for target in $targets; do
+		end=$(peak_rss_mib "${pid[$target]}" 2>/dev/null || echo "exited")
+		echo "| $target | ${rss_seeded[$target]} | $end |"
+	done
+	if [ ${#errors_seen[@]} -gt 0 ]; then
+		echo
+		echo "## Errors"
+		echo
+		printf '%s\n' "${errors_seen[@]}"
+	fi
+} >"$report"
+
+cat "$report"
+log "wrote ${report#"$root"/}"
