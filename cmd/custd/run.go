@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ Customers API.
 
 Usage:
   custd serve [--addr ADDR] [--db URL] [--time-format rfc3339|revio] [--base-url URL] [--rate-limit N]
+              [--debug-addr ADDR]
   custd migrate [--db URL]
   custd client add CODE [--name NAME] [--db URL]
   custd user add USERNAME@CODE [--role admin|readwrite|readonly] [--password-stdin] [--db URL]
@@ -44,6 +46,8 @@ Environment:
   CUSTD_TIME_FORMAT     rfc3339 (default) or revio
   CUSTD_BASE_URL        scheme and host of links in responses (default: from the request)
   CUSTD_RATE_LIMIT      requests per second per user, 0 for no limit (default 0)
+  CUSTD_DEBUG_ADDR      listen address of Go's profiler (/debug/pprof/), off when empty;
+                        keep it on a private address
   CUSTD_ADMIN_PASSWORD  password of admin@demo when serve creates it (default: random,
                         printed once to standard error)
   CUSTD_PASSWORD        password for user add
@@ -142,6 +146,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	timeFormat := c.fs.String("time-format", envOr(getenv, "CUSTD_TIME_FORMAT", "rfc3339"), "rfc3339 or revio")
 	baseURL := c.fs.String("base-url", getenv("CUSTD_BASE_URL"), "scheme and host of links")
 	rateLimit := c.fs.Float64("rate-limit", 0, "requests per second per user")
+	debugAddr := c.fs.String("debug-addr", getenv("CUSTD_DEBUG_ADDR"), "listen address of the profiling endpoints")
 	if v := getenv("CUSTD_RATE_LIMIT"); v != "" {
 		if err := c.fs.Set("rate-limit", v); err != nil {
 			return fmt.Errorf("CUSTD_RATE_LIMIT: %v", err)
@@ -185,6 +190,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	go httpapi.PurgeIdempotencyKeys(bg, store, log, 10*time.Minute)
+
+	if *debugAddr != "" {
+		// Go's profiler on a listener of its own, never on the API's address.
+		dbg, err := net.Listen("tcp", *debugAddr)
+		if err != nil {
+			return fmt.Errorf("--debug-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		debug := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go debug.Serve(dbg)
+		defer debug.Close()
+		log.Info("profiling endpoints", "addr", dbg.Addr().String())
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -152,6 +152,17 @@ func (w *writer) commit(batch []*op) {
 		o.result <- results[i]
 		batch[i] = nil
 	}
+	// Between two groups, after this one's writers have their answers. The restart
+	// waits for readers to leave the WAL, but not long: a failure only leaves the WAL
+	// longer, and a later group tries again.
+	if w.ckpt.restartDue() {
+		t.exec("PRAGMA busy_timeout = 200")
+		var busy, log, copied int64
+		if t.queryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &copied) == nil && busy == 0 {
+			w.ckpt.restarted()
+		}
+		t.exec("PRAGMA busy_timeout = 10000")
+	}
 }
 
 // run applies one op inside a savepoint, rolling back only its own changes on failure.

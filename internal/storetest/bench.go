@@ -116,8 +116,9 @@ func Benchmark(b *testing.B, s customer.Store) {
 			}
 		}
 	})
-	// Concurrent replaces of random customers, 64 writers at once: the rate at which the
-	// store makes writes durable.
+	// Concurrent replaces of random customers by the values of other random customers (so
+	// that names, statuses, dates and the other searched values change), 64 writers at
+	// once: the rate at which the store makes such writes durable.
 	b.Run("ReplaceParallel", func(b *testing.B) {
 		b.SetParallelism(32) // 32 × GOMAXPROCS writers
 		var seq sync.Mutex
@@ -129,9 +130,9 @@ func Benchmark(b *testing.B, s customer.Store) {
 			seq.Unlock()
 			for pb.Next() {
 				i := r.IntN(n)
-				w := benchCustomer(i)
+				w := benchCustomer(r.IntN(n))
 				w.Source = ptr("bench " + strconv.Itoa(r.IntN(1000)))
-				w.AccountNumber = nil // another customer may hold benchCustomer(i)'s number
+				w.AccountNumber = nil // another customer holds that number
 				if _, err := s.WriteCustomer(ctx, &customer.Write{Client: u.ClientID, User: u.ID, ID: int32(i + 1), Input: w}); err != nil {
 					b.Error(err)
 					return
