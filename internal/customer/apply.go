@@ -49,7 +49,13 @@ func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, erro
 	if err != nil {
 		return nil, err
 	}
+	// Everything that can refuse the write is checked before anything is written, so a
+	// refused write leaves no trace even in a store that runs several writes in one
+	// transaction without savepoints.
 	if err := checkStored(ctx, tx, cur, next); err != nil {
+		return nil, err
+	}
+	if err := assignAddressIDs(ctx, tx, cur, next); err != nil {
 		return nil, err
 	}
 	if cur == nil {
@@ -118,6 +124,12 @@ func derive(ctx context.Context, tx Tx, cur *Customer, in *Writable, w *Write, n
 	} else if next.SuspendedDate == nil {
 		next.SuspendedDate = &now
 	}
+	return next, nil
+}
+
+// assignAddressIDs gives each address of next an id: the one its slot had in cur, or a
+// new one.
+func assignAddressIDs(ctx context.Context, tx Tx, cur, next *Customer) error {
 	// Each address slot keeps its id while it holds an address.
 	var held [3]*Address
 	if cur != nil {
@@ -133,13 +145,13 @@ func derive(ctx context.Context, tx Tx, cur *Customer, in *Writable, w *Write, n
 		} else {
 			id, err := tx.NextAddressID(ctx)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			a.ID = id
 		}
 		*slot = &a
 	}
-	return next, nil
+	return nil
 }
 
 // checkStored enforces the rules that depend on other customers.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
@@ -109,7 +110,9 @@ func (w *Writable) Validate(p *Problems, self int32, now time.Time) {
 
 func (a *Address) validate(p *Problems, path string) {
 	for _, l := range AddressLimits {
-		maxLen(p, join(path, l.Name), l.Get(a), l.Max)
+		if maxLen(p, join(path, l.Name), l.Get(a), l.Max) && HasControl(*l.Get(a)) {
+			p.Add(join(path, l.Name), "must not contain control characters such as line breaks")
+		}
 	}
 	if a.CountryCode < 0 {
 		p.Add(join(path, "country_code"), "must be at least 0")
@@ -188,6 +191,9 @@ func maxLen(p *Problems, field string, s *string, max int) bool {
 	}
 	return true
 }
+
+// HasControl reports whether s holds a control character (line feed, tab, …).
+func HasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
 
 func positive(p *Problems, field string, v *int32) {
 	if v != nil && *v < 1 {

@@ -63,6 +63,8 @@ func TestValidateRules(t *testing.T) {
 		{"address state over", func(w *Writable) { w.BillingAddress.StateOrProvince = *long(51) }, "billing_address.state_or_province", "at most 50"},
 		{"address postal over", func(w *Writable) { w.BillingAddress.PostalCode = *long(21) }, "billing_address.postal_code", "at most 20"},
 		{"address extension over", func(w *Writable) { w.BillingAddress.PostalCodeExtension = *long(11) }, "billing_address.postal_code_extension", "at most 10"},
+		{"address with a line break", func(w *Writable) { w.BillingAddress.CompanyName = "Acme\nCorp" }, "billing_address.company_name", "control characters"},
+		{"address with a tab", func(w *Writable) { w.ServiceAddress = &Address{Line1: "1\tMain"} }, "service_address.line_1", "control characters"},
 		{"address country negative", func(w *Writable) { w.BillingAddress.CountryCode = -1 }, "billing_address.country_code", "at least 0"},
 		{"auto debit day", func(w *Writable) { w.AutoDebit.Day = ptr(int32(32)) }, "auto_debit.day", "1 to 31"},
 		{"auto debit account", func(w *Writable) { w.AutoDebit.PaymentAccountID = ptr(int32(0)) }, "auto_debit.payment_account_id", "at least 1"},

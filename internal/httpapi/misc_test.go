@@ -114,6 +114,8 @@ func TestSearchParameters(t *testing.T) {
 			"created_date_start=monday":  "created_date_start",
 			"name=a&search.name=b":       "name",
 			"activated_date_end=2024-99": "activated_date_end",
+			"name=a%0Ab":                 "name",
+			"search.email=%FF":           "email",
 		} {
 			r := a.do(admin, "GET", "/v1/Customers?"+query, nil).want(t, http.StatusBadRequest)
 			if _, ok := r.fieldErrors(t)[field]; !ok {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/custd/custd/internal/customer"
 )
@@ -79,12 +80,16 @@ func parseSearch(values url.Values) (*customer.Query, error) {
 		}
 		q.Statuses = append(q.Statuses, st)
 	}
-	if v := first(params, "email"); v != "" {
-		q.Email = customer.Fold(v)
+	text := func(key string) string {
+		v := first(params, key)
+		if customer.HasControl(v) || !utf8.ValidString(v) {
+			p.Add(key, "must be text without control characters")
+			return ""
+		}
+		return customer.Fold(v)
 	}
-	if v := first(params, "name"); v != "" {
-		q.Name = customer.Fold(v)
-	}
+	q.Email = text("email")
+	q.Name = text("name")
 	flag := func(key string) *bool {
 		v := first(params, key)
 		var b bool

@@ -254,7 +254,11 @@ func (dialect) Order(col string, desc bool) string {
 // indexes serve; a shorter one cannot use them and is checked with strpos on each of the
 // client's customers. The folded columns are COLLATE "C", so both compare bytes, as
 // SQLite does.
-func (dialect) Substring(cols []string, s string, arg func(any) string) string {
+func (dialect) Substring(field sqlquery.TextField, s string, arg func(any) string) string {
+	cols := []string{"email_fold"}
+	if field == sqlquery.NameText {
+		cols = []string{"company_fold", "person_fold"}
+	}
 	conds := make([]string, len(cols))
 	if customer.ShortSubstring(s) {
 		p := arg(s)

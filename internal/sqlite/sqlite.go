@@ -228,38 +228,50 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 
 // searchSQL returns the query of a search and its parameters.
 //
-// A page in customer_id order with a name or email substring of three or more characters
-// is driven by the trigram index: it yields the matching customers in id order, so the
-// query stops reading as soon as the page is full, however common the substring. Other
-// searches look the substring up as a condition (see dialect.Substring).
+// A page in customer_id order with a name (or else email) substring of three or more
+// characters is driven by that text's trigram index: it yields the matching customers in
+// id order, so the query stops reading as soon as the page is full, however common the
+// substring. Other searches look substrings up as conditions (see dialect.Substring).
 func searchSQL(client int64, q *customer.Query) (string, []any) {
 	long := func(s string) bool { return s != "" && !customer.ShortSubstring(s) }
-	if (q.Sort != "" && q.Sort != customer.SortCustomerID) || !(long(q.Name) || long(q.Email)) {
+	rest := *q
+	var field sqlquery.TextField
+	var s string
+	switch {
+	case q.Sort != "" && q.Sort != customer.SortCustomerID:
+	case long(q.Name):
+		field, s, rest.Name = sqlquery.NameText, q.Name, ""
+	case long(q.Email):
+		field, s, rest.Email = sqlquery.EmailText, q.Email, ""
+	}
+	if s == "" {
 		where, order, args := sqlquery.Search(dialect{}, client, q)
 		return selectCustomer + " WHERE " + where + " ORDER BY " + order + sqlquery.Limit(q), args
-	}
-	rest := *q
-	var match []string
-	if long(q.Name) {
-		match, rest.Name = append(match, phrase(sqlquery.NameColumns, q.Name)), ""
-	}
-	if long(q.Email) {
-		match, rest.Email = append(match, phrase(sqlquery.EmailColumns, q.Email)), ""
 	}
 	where, _, args := sqlquery.Search(dialect{}, client, &rest)
 	dir := " ASC"
 	if q.Descending {
 		dir = " DESC"
 	}
-	// CROSS JOIN keeps customer_text the outer loop, in its own rowid order.
-	return `SELECT c.customer_id, c.client_id, c.version, c.doc FROM customer_text t CROSS JOIN customers c ON c.customer_id = t.rowid
-		WHERE t.customer_text MATCH ? AND ` + where + " ORDER BY t.rowid" + dir + sqlquery.Limit(q),
-		append([]any{strings.Join(match, " AND ")}, args...)
+	table, col := textIndex(field)
+	// CROSS JOIN keeps the text index the outer loop, in its own rowid order.
+	return `SELECT c.customer_id, c.client_id, c.version, c.doc FROM ` + table + ` t CROSS JOIN customers c ON c.customer_id = t.rowid
+		WHERE t.` + col + ` GLOB ? AND ` + where + " ORDER BY t.rowid" + dir + sqlquery.Limit(q),
+		append([]any{globPattern(s)}, args...)
 }
 
-// phrase is an FTS5 query matching s as a substring of any of the space-separated columns.
-func phrase(columns, s string) string {
-	return `{` + columns + `} : "` + strings.ReplaceAll(s, `"`, `""`) + `"`
+// textIndex names the trigram index of a searched text and its column.
+func textIndex(f sqlquery.TextField) (table, column string) {
+	if f == sqlquery.NameText {
+		return "customer_names", "name_fold"
+	}
+	return "customer_emails", "email_fold"
+}
+
+// globPattern matches s anywhere in a text. The texts are already lower-cased, so GLOB's
+// exact comparison is the right one; its special characters are quoted in brackets.
+func globPattern(s string) string {
+	return "*" + strings.NewReplacer("*", "[*]", "?", "[?]", "[", "[[]").Replace(s) + "*"
 }
 
 // dialect is SQLite's part of a search query.
@@ -278,17 +290,14 @@ func (dialect) Order(col string, desc bool) string {
 	return col + " ASC"
 }
 
-// Substring looks a query of three or more characters up in the trigram index; a shorter
-// one cannot use it and is checked on each of the client's customers.
-func (dialect) Substring(cols []string, s string, arg func(any) string) string {
+// Substring looks a substring of three or more characters up in the text's trigram
+// index; a shorter one cannot use it and is checked on each of the client's customers.
+func (dialect) Substring(field sqlquery.TextField, s string, arg func(any) string) string {
+	table, col := textIndex(field)
 	if customer.ShortSubstring(s) {
-		conds := make([]string, len(cols))
-		for i, c := range cols {
-			conds[i] = "instr(c." + c + ", " + arg(s) + ") > 0"
-		}
-		return "(" + strings.Join(conds, " OR ") + ")"
+		return "instr(c." + col + ", " + arg(s) + ") > 0"
 	}
-	return "c.customer_id IN (SELECT rowid FROM customer_text WHERE customer_text MATCH " + arg(phrase(strings.Join(cols, " "), s)) + ")"
+	return "c.customer_id IN (SELECT rowid FROM " + table + " WHERE " + col + " GLOB " + arg(globPattern(s)) + ")"
 }
 
 // WriteCustomer runs w through customer.Apply in the writer's next group commit.

@@ -16,14 +16,21 @@ var _ customer.Tx = (*tx)(nil)
 
 // tx is the writer's current transaction. Statements run with a background context: once
 // a write has started it finishes with its batch, whatever happens to its caller.
-type tx struct{ w *writer }
+type tx struct {
+	w       *writer
+	changed bool // whether the current op has run a statement that changes data
+}
 
+// exec runs a statement that changes data. A statement that fails changes nothing:
+// SQLite undoes it whole.
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	st, err := t.w.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(context.Background(), args...)
+	res, err := st.ExecContext(context.Background(), args...)
+	t.changed = t.changed || err == nil
+	return res, err
 }
 
 // row is a *sql.Row or the error of preparing its statement.
@@ -39,6 +46,8 @@ func (r row) Scan(dest ...any) error {
 	return r.r.Scan(dest...)
 }
 
+// queryRow runs a statement that reads one row. (One that also changes data must mark
+// t.changed itself.)
 func (t *tx) queryRow(query string, args ...any) row {
 	st, err := t.w.stmt(query)
 	if err != nil {
@@ -93,6 +102,7 @@ func (t *tx) OwnerOf(_ context.Context, client int64, field customer.UniqueField
 func (t *tx) NextAddressID(context.Context) (int32, error) {
 	var id int32
 	err := t.queryRow(`UPDATE sequences SET value = value + 1 WHERE name = 'address_id' RETURNING value`).Scan(&id)
+	t.changed = t.changed || err == nil
 	return id, err
 }
 
@@ -139,7 +149,7 @@ func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer) err
 var customerColumns = []string{
 	"version", "account_number", "registration_code", "parent_customer_id", "agent_id", "secondary_agent_id",
 	"sold_by", "created_by", "bill_profile_id", "status", "is_parent", "suspended", "created_date",
-	"updated_date", "activated_date", "close_date", "company_fold", "person_fold", "email_fold",
+	"updated_date", "activated_date", "close_date", "name_fold", "email_fold",
 }
 
 // columnValues returns the values of customerColumns for c, each nil or a comparable
@@ -150,7 +160,7 @@ func columnValues(c *customer.Customer) []any {
 		c.Version, nonEmpty(c.AccountNumber), nonEmpty(c.RegistrationCode), id(c.ParentCustomerID), id(c.AgentID),
 		id(c.SecondaryAgentID), id(c.SoldBy), int64(c.CreatedBy), id(c.Finance.BillProfileID), string(c.Status),
 		c.IsParent, c.Suspended, c.CreatedDate.UnixMilli(), c.UpdatedDate.UnixMilli(), millis(c.ActivatedDate),
-		millis(c.CloseDate), text.Company, text.Person, text.Email,
+		millis(c.CloseDate), text.Company + "\n" + text.Person, text.Email,
 	}
 }
 

@@ -121,32 +121,25 @@ func (w *writer) loop() {
 }
 
 // commit runs a batch in one transaction and tells each op its own outcome.
+//
+// Ops run one after another without savepoints: a savepoint costs every op a flush of
+// the full-text index's pending changes, a new index segment and merges. That is safe
+// because an op that fails almost always fails before it changes anything (validation,
+// a missing customer, a stale If-Match, a taken account number are all found by reading
+// first). When one fails after changing something, the whole transaction is rolled back
+// and the batch runs again with each op in a savepoint of its own, so that one op's
+// failure still never fails the others.
 func (w *writer) commit(batch []*op) {
-	results := make([]error, len(batch))
-	t := &tx{w: w}
-	if _, err := t.exec("BEGIN IMMEDIATE"); err != nil {
-		for i, o := range batch {
-			o.result <- unavailable(err)
-			batch[i] = nil
-		}
-		return
+	results, err := w.attempt(batch, false)
+	if errors.Is(err, errPartialWrite) {
+		results, err = w.attempt(batch, true)
 	}
-	for i, o := range batch {
-		if err := o.ctx.Err(); err != nil {
-			results[i] = err // its caller is gone: do not write on its behalf
-			continue
-		}
-		results[i] = w.run(t, o)
-	}
-	if _, err := t.exec("COMMIT"); err != nil {
-		t.exec("ROLLBACK")
+	if err != nil {
 		for i := range results {
 			if results[i] == nil {
-				results[i] = unavailable(err)
+				results[i] = err
 			}
 		}
-	} else {
-		w.ckpt.committed()
 	}
 	for i, o := range batch {
 		o.result <- results[i]
@@ -156,32 +149,82 @@ func (w *writer) commit(batch []*op) {
 	// waits for readers to leave the WAL, but not long: a failure only leaves the WAL
 	// longer, and a later group tries again.
 	if w.ckpt.restartDue() {
-		t.exec("PRAGMA busy_timeout = 200")
+		w.control("PRAGMA busy_timeout = 200")
 		var busy, log, copied int64
-		if t.queryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &copied) == nil && busy == 0 {
+		if w.conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &copied) == nil && busy == 0 {
 			w.ckpt.restarted()
 		}
-		t.exec("PRAGMA busy_timeout = 10000")
+		w.control("PRAGMA busy_timeout = 10000")
 	}
 }
 
-// run applies one op inside a savepoint, rolling back only its own changes on failure.
-func (w *writer) run(t *tx, o *op) (err error) {
-	if _, err := t.exec("SAVEPOINT op"); err != nil {
-		return unavailable(err)
+// errPartialWrite is an op failing after it changed the database, without a savepoint to
+// undo only its changes.
+var errPartialWrite = errors.New("a write failed after changing the database")
+
+// attempt runs the batch in one transaction and commits it. It returns each op's own
+// outcome, and an error when the transaction as a whole failed: then no op's changes are
+// kept. Without savepoints it gives up with errPartialWrite at the first op that fails
+// after changing the database.
+func (w *writer) attempt(batch []*op, savepoints bool) ([]error, error) {
+	results := make([]error, len(batch))
+	if err := w.control("BEGIN IMMEDIATE"); err != nil {
+		return results, unavailable(err)
 	}
+	t := &tx{w: w}
+	for i, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			results[i] = err // its caller is gone: do not write on its behalf
+			continue
+		}
+		if savepoints {
+			results[i] = w.runInSavepoint(t, o)
+			continue
+		}
+		t.changed = false
+		results[i] = w.run(t, o)
+		if results[i] != nil && t.changed {
+			w.control("ROLLBACK")
+			return results, errPartialWrite
+		}
+	}
+	if err := w.control("COMMIT"); err != nil {
+		w.control("ROLLBACK")
+		return results, unavailable(err)
+	}
+	w.ckpt.committed()
+	return results, nil
+}
+
+// run applies one op, turning a panic into its error.
+func (w *writer) run(t *tx, o *op) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("write panicked: %v", p)
 		}
-		if err != nil {
-			t.exec("ROLLBACK TO op")
-		}
-		if _, rerr := t.exec("RELEASE op"); rerr != nil && err == nil {
-			err = unavailable(rerr)
-		}
 	}()
 	return unavailable(o.fn(t))
+}
+
+// runInSavepoint applies one op inside a savepoint, rolling back only its own changes on
+// failure.
+func (w *writer) runInSavepoint(t *tx, o *op) (err error) {
+	if err := w.control("SAVEPOINT op"); err != nil {
+		return unavailable(err)
+	}
+	if err = w.run(t, o); err != nil {
+		w.control("ROLLBACK TO op")
+	}
+	if rerr := w.control("RELEASE op"); rerr != nil && err == nil {
+		err = unavailable(rerr)
+	}
+	return err
+}
+
+// control runs a statement that manages the transaction, not the data.
+func (w *writer) control(query string) error {
+	_, err := w.conn.ExecContext(context.Background(), query)
+	return err
 }
 
 // stmt returns a statement prepared once on the writer's connection.

@@ -18,18 +18,23 @@ type Dialect interface {
 	// Bool and Time convert a value to the column's representation.
 	Bool(bool) any
 	Time(time.Time) any
-	// Substring returns a condition that is true when any of the folded text columns
-	// contains the folded substring s; it adds its parameters through arg.
-	Substring(columns []string, s string, arg func(any) string) string
+	// Substring returns a condition that is true when the customer's text of the given
+	// field contains the folded substring s; it adds its parameters through arg.
+	Substring(field TextField, s string, arg func(any) string) string
 	// Order returns one ORDER BY term. Customers without a value sort before all others
 	// ascending and after them descending, in every store.
 	Order(column string, desc bool) string
 }
 
-// Columns of the customers table that searches use.
+// TextField is a text that searches match substrings of.
+type TextField int
+
+// The searched texts.
 const (
-	NameColumns  = "company_fold person_fold"
-	EmailColumns = "email_fold"
+	// NameText is the billing company name, and the billing first and last name.
+	NameText TextField = iota
+	// EmailText is the email.
+	EmailText
 )
 
 // Search returns the WHERE conditions (joined with AND, always starting with the client),
@@ -52,10 +57,10 @@ func Search(d Dialect, client int64, q *customer.Query) (where, order string, ar
 	}
 	in(b, "c.status", statuses)
 	if q.Email != "" {
-		b.cond(d.Substring(strings.Fields(EmailColumns), q.Email, b.arg))
+		b.cond(d.Substring(EmailText, q.Email, b.arg))
 	}
 	if q.Name != "" {
-		b.cond(d.Substring(strings.Fields(NameColumns), q.Name, b.arg))
+		b.cond(d.Substring(NameText, q.Name, b.arg))
 	}
 	if q.IsParent != nil {
 		b.cond("c.is_parent = " + b.arg(d.Bool(*q.IsParent)))

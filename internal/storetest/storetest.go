@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReplaceKeepsServerFields", testReplaceKeepsServerFields},
 		{"StatusDates", testStatusDates},
 		{"InvalidWriteChangesNothing", testInvalidWriteChangesNothing},
+		{"FailureAfterWritingAmongOthers", testFailureAfterWriting},
 		{"Precondition", testPrecondition},
 		{"ConcurrentIfMatchLosesNoUpdate", testConcurrentIfMatch},
 		{"Parents", testParents},
@@ -365,6 +367,59 @@ func testInvalidWriteChangesNothing(t *testing.T, f *fixture) {
 	page, _ := f.s.SearchCustomers(f.ctx, f.acme.ClientID, &customer.Query{Page: 1, PageSize: 10})
 	if len(page.Customers) != 1 {
 		t.Fatalf("%d customers after a failed create, want 1", len(page.Customers))
+	}
+}
+
+// testFailureAfterWriting makes one of many concurrent writes fail after it has written
+// (its response cannot be rendered): it leaves no trace, and the others all succeed.
+func testFailureAfterWriting(t *testing.T, f *fixture) {
+	c := f.create(f.acme, customer.Writable{})
+	var wg sync.WaitGroup
+	errs := make([]error, 24)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &customer.Write{Client: f.acme.ClientID, User: f.acme.ID,
+				Input: &customer.Writable{Status: customer.StatusOpen, BillingAddress: &customer.Address{City: "Town " + strconv.Itoa(i)},
+					AccountNumber: ptr("AFTER-" + strconv.Itoa(i))}}
+			if i%2 == 1 {
+				w.ID = c.ID // replaces of one customer among the creates
+				w.Input.AccountNumber = nil
+			}
+			if i == 7 || i == 12 {
+				k := &customer.IdempotencyKey{User: f.acme.ID, Key: "render-fails-" + strconv.Itoa(i), Fingerprint: "fp"}
+				if _, err := f.s.BeginIdempotent(f.ctx, k); err != nil {
+					errs[i] = err
+					return
+				}
+				w.Key = k
+				w.Render = func(*customer.Customer) (*customer.Response, error) { return nil, errors.New("cannot render") }
+			}
+			_, errs[i] = f.s.WriteCustomer(f.ctx, w)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i == 7 || i == 12) != (err != nil) {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	page, err := f.s.SearchCustomers(f.ctx, f.acme.ClientID, &customer.Query{Page: 1, PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accounts []string
+	for _, c := range page.Customers {
+		if c.AccountNumber != nil {
+			accounts = append(accounts, *c.AccountNumber)
+		}
+	}
+	if len(page.Customers) != 12 || slices.Contains(accounts, "AFTER-12") || !slices.Contains(accounts, "AFTER-10") {
+		t.Fatalf("%d customers, account numbers %v: want the 11 successful creates and the replaced one", len(page.Customers), accounts)
+	}
+	if got := f.get(f.acme, c.ID); got.Version != 1+11 {
+		t.Fatalf("replaced customer at version %d, want %d (11 replaces, the failed one not counted)", got.Version, 12)
 	}
 }
 
