@@ -155,6 +155,7 @@ func TestValidationListsEveryProblem(t *testing.T) {
 		{"unknown members", `{"stauts":"OPEN","billing_address":{"zip":"1"},"finance":{"limit":1}}`, map[string]string{
 			"stauts": "not a member", "billing_address.zip": "not a member", "finance.limit": "not a member"}},
 		{"status", `{"status":"ACTIVE"}`, map[string]string{"status": "OPEN, PENDING, PROSPECT or CLOSED"}},
+		{"encoding", "{\"source\":\"caf\xe9\",\"email\":\"a\\u0000@b.com\"}", map[string]string{"source": "UTF-8", "email": "NUL"}},
 		{"nested types", `{"auto_debit":[],"profile":"x","finance":{"cycle_date":20240101}}`, map[string]string{
 			"auto_debit": "object", "profile": "object", "finance.cycle_date": "date-time"}},
 	}

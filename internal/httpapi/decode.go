@@ -294,8 +294,17 @@ func (d *decoder) string(path string, raw json.RawMessage) *string {
 	if raw == nil || isNull(raw) {
 		return nil
 	}
+	if raw[0] != '"' {
+		d.p.Add(path, "must be a string")
+		return nil
+	}
+	// The body was checked as JSON already: a string without escapes is its bytes.
+	if !bytes.ContainsRune(raw, '\\') {
+		s := string(raw[1 : len(raw)-1])
+		return &s
+	}
 	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if json.Unmarshal(raw, &s) != nil {
 		d.p.Add(path, "must be a string")
 		return nil
 	}

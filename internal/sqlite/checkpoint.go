@@ -10,8 +10,9 @@ import (
 const checkpointInterval = 100 * time.Millisecond
 
 // restartFrames is the WAL length, in pages, past which the writer makes the WAL start
-// over (about 64 MiB at SQLite's 4 KiB pages).
-var restartFrames int64 = 16384
+// over (128 MiB of 2 KiB pages). A restart stops the writer for a moment; the longer the
+// WAL may grow, the rarer the stops.
+var restartFrames int64 = 65536
 
 // checkpointer copies committed transactions from the WAL into the database file on a
 // connection of its own, so that the writer seldom stops to do it: SQLite's automatic

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,12 +99,26 @@ func (t *tx) OwnerOf(_ context.Context, client int64, field customer.UniqueField
 	return id, err
 }
 
-// NextAddressID returns a new address id.
+// addressBlock is how many address ids the writer takes from the sequence at once.
+const addressBlock = 1000
+
+// NextAddressID returns a new address id. The writer takes ids from the sequence a
+// block at a time: besides saving a statement per address, an UPDATE … RETURNING would
+// open a statement journal, and with it make FTS5 write out its pending changes.
 func (t *tx) NextAddressID(context.Context) (int32, error) {
-	var id int32
-	err := t.queryRow(`UPDATE sequences SET value = value + 1 WHERE name = 'address_id' RETURNING value`).Scan(&id)
-	t.changed = t.changed || err == nil
-	return id, err
+	a := &t.w.addresses
+	if a.next == a.end {
+		if _, err := t.exec(`UPDATE sequences SET value = value + ? WHERE name = 'address_id'`, addressBlock); err != nil {
+			return 0, err
+		}
+		var last int32
+		if err := t.queryRow(`SELECT value FROM sequences WHERE name = 'address_id'`).Scan(&last); err != nil {
+			return 0, err
+		}
+		a.next, a.end = last-addressBlock+1, last+1
+	}
+	a.next++
+	return a.next - 1, nil
 }
 
 // InsertCustomer stores a new customer with the next customer id. The single writer makes
@@ -116,10 +131,31 @@ func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer) error {
 	if err != nil {
 		return err
 	}
+	values := columnValues(c)
 	_, err = t.exec(`INSERT INTO customers (`+strings.Join(customerColumns, ", ")+`, doc, client_id, customer_id)
 		VALUES (`+strings.Repeat("?, ", len(customerColumns))+`?, ?, ?)`,
-		append(columnValues(c), doc, c.ClientID, c.ID)...)
-	return uniqueConflict(err)
+		append(values, doc, c.ClientID, c.ID)...)
+	if err != nil {
+		return uniqueConflict(err)
+	}
+	for _, idx := range textIndexes {
+		if _, err := t.exec(idx.insert, c.ID, values[idx.column]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// textIndexes are the trigram indexes, each over one of customerColumns. FTS5 keeps no
+// copy of the text, so removing a row's entries takes the text it was indexed with.
+var textIndexes = []struct {
+	column         int // in customerColumns
+	insert, remove string
+}{
+	{slices.Index(customerColumns, "name_fold"), `INSERT INTO customer_names (rowid, name_fold) VALUES (?, ?)`,
+		`INSERT INTO customer_names (customer_names, rowid, name_fold) VALUES ('delete', ?, ?)`},
+	{slices.Index(customerColumns, "email_fold"), `INSERT INTO customer_emails (rowid, email_fold) VALUES (?, ?)`,
+		`INSERT INTO customer_emails (customer_emails, rowid, email_fold) VALUES ('delete', ?, ?)`},
 }
 
 // UpdateCustomer stores a new version of a customer. It sets only the columns whose
@@ -141,8 +177,21 @@ func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer) err
 		}
 	}
 	set.WriteString(" WHERE client_id = ? AND customer_id = ?")
-	_, err = t.exec(set.String(), append(args, next.ClientID, next.ID)...)
-	return uniqueConflict(err)
+	if _, err = t.exec(set.String(), append(args, next.ClientID, next.ID)...); err != nil {
+		return uniqueConflict(err)
+	}
+	for _, idx := range textIndexes {
+		if old[idx.column] == now[idx.column] {
+			continue
+		}
+		if _, err := t.exec(idx.remove, next.ID, old[idx.column]); err != nil {
+			return err
+		}
+		if _, err := t.exec(idx.insert, next.ID, now[idx.column]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // customerColumns are the columns beside doc that hold a customer's values for searches.

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/custd/custd/internal/customer"
@@ -24,13 +26,21 @@ type writer struct {
 	stop  chan struct{}
 	done  chan struct{}
 	once  sync.Once
+
+	// addresses is the block of address ids taken from the sequence: [next, end) are
+	// free. A rollback restores it as it was, since it also undoes taking a block.
+	addresses struct{ next, end int32 }
 }
 
-// op is one queued write: fn runs inside its own savepoint of a shared transaction.
+// op is one queued write, run in a transaction shared with the others of its batch.
 type op struct {
 	ctx    context.Context
 	fn     func(*tx) error
 	result chan error
+	// customer is the id of the customer the op changes: ops run in this order, so that
+	// the text indexes receive their rows in ascending order (see 0001_init.sql). Ops on
+	// no existing customer have 0; creates have math.MaxInt32, as their ids come last.
+	customer int32
 }
 
 func newWriter(ctx context.Context, db *sql.DB, ckpt *checkpointer) (*writer, error) {
@@ -56,8 +66,8 @@ var errClosed = &customer.Error{Kind: customer.Unavailable, Message: "the store 
 // do queues fn and waits until the transaction it ran in is durable (nil) or rolled back
 // (fn's error, or the commit's). If ctx ends first do returns ctx.Err(), and fn may or may
 // not have been applied.
-func (w *writer) do(ctx context.Context, fn func(*tx) error) error {
-	o := &op{ctx: ctx, fn: fn, result: make(chan error, 1)}
+func (w *writer) do(ctx context.Context, customer int32, fn func(*tx) error) error {
+	o := &op{ctx: ctx, fn: fn, result: make(chan error, 1), customer: customer}
 	select {
 	case <-w.stop:
 		return errClosed
@@ -130,6 +140,8 @@ func (w *writer) loop() {
 // and the batch runs again with each op in a savepoint of its own, so that one op's
 // failure still never fails the others.
 func (w *writer) commit(batch []*op) {
+	// The ops of a batch were all waiting at once, so any order is a valid one.
+	slices.SortStableFunc(batch, func(a, b *op) int { return cmp.Compare(a.customer, b.customer) })
 	results, err := w.attempt(batch, false)
 	if errors.Is(err, errPartialWrite) {
 		results, err = w.attempt(batch, true)
@@ -171,6 +183,7 @@ func (w *writer) attempt(batch []*op, savepoints bool) ([]error, error) {
 	if err := w.control("BEGIN IMMEDIATE"); err != nil {
 		return results, unavailable(err)
 	}
+	addresses := w.addresses
 	t := &tx{w: w}
 	for i, o := range batch {
 		if err := o.ctx.Err(); err != nil {
@@ -185,11 +198,13 @@ func (w *writer) attempt(batch []*op, savepoints bool) ([]error, error) {
 		results[i] = w.run(t, o)
 		if results[i] != nil && t.changed {
 			w.control("ROLLBACK")
+			w.addresses = addresses
 			return results, errPartialWrite
 		}
 	}
 	if err := w.control("COMMIT"); err != nil {
 		w.control("ROLLBACK")
+		w.addresses = addresses
 		return results, unavailable(err)
 	}
 	w.ckpt.committed()
@@ -212,8 +227,10 @@ func (w *writer) runInSavepoint(t *tx, o *op) (err error) {
 	if err := w.control("SAVEPOINT op"); err != nil {
 		return unavailable(err)
 	}
+	addresses := w.addresses
 	if err = w.run(t, o); err != nil {
 		w.control("ROLLBACK TO op")
+		w.addresses = addresses
 	}
 	if rerr := w.control("RELEASE op"); rerr != nil && err == nil {
 		err = unavailable(rerr)

@@ -673,6 +673,11 @@ func testConcurrentBootstrap(t *testing.T, f *fixture) {
 
 func testSurvivesReopen(t *testing.T, f *fixture) {
 	c := f.create(f.acme, full())
+	c.AccountNumber, c.RegistrationCode = nil, ptr("")
+	c, err := f.replace(f.acme, c.ID, c.Writable, nil) // free the unique values for the next create
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := f.s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -685,5 +690,15 @@ func testSurvivesReopen(t *testing.T, f *fixture) {
 	same(t, got, c)
 	if _, err := s.UserByLogin(f.ctx, "acme", "alice"); err != nil {
 		t.Fatal(err)
+	}
+	// Ids handed out before the restart are never handed out again.
+	d, err := s.WriteCustomer(f.ctx, &customer.Write{Client: f.acme.ClientID, User: f.acme.ID, Input: ptr(full())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID == c.ID || d.BillingAddress.ID == c.BillingAddress.ID || d.BillingAddress.ID == c.ServiceAddress.ID ||
+		d.ServiceAddress.ID == c.BillingAddress.ID || d.ServiceAddress.ID == c.ServiceAddress.ID {
+		t.Fatalf("ids after a restart: customer %d, addresses %d and %d; before: %d, %d and %d", d.ID,
+			d.BillingAddress.ID, d.ServiceAddress.ID, c.ID, c.BillingAddress.ID, c.ServiceAddress.ID)
 	}
 }

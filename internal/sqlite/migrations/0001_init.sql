@@ -68,13 +68,17 @@ CREATE INDEX customers_updated_date ON customers (client_id, updated_date);
 CREATE INDEX customers_activated_date ON customers (client_id, activated_date);
 CREATE INDEX customers_close_date ON customers (client_id, close_date);
 
--- Substring search on names and email: FTS5 trigram indexes over the folded columns,
--- kept in step with customers by triggers. They store no text of their own (the
--- customers table is their content) and no positions (detail=none): a substring query of
--- three or more characters finds the rows that hold all its trigrams, in customer_id
--- order, and FTS5 checks each against the column's text. Without positions every write
--- adds and merges far less index data. Shorter substrings read the client's customers in
--- order instead.
+-- Substring search on names and email: FTS5 trigram indexes over the folded columns.
+-- They store no text of their own (the customers table is their content) and no
+-- positions (detail=none): a substring query of three or more characters finds the rows
+-- that hold all its trigrams, in customer_id order, and FTS5 checks each against the
+-- column's text. Without positions every write adds and merges far less index data.
+-- Shorter substrings read the client's customers in order instead.
+--
+-- The store keeps them in step with customers itself, in the same transaction, with
+-- plain statements in customer_id order: a trigger, or rows out of order, would make
+-- FTS5 write its pending changes to disk (and merge them) once per customer instead of
+-- once per transaction.
 CREATE VIRTUAL TABLE customer_names USING fts5 (
     name_fold,
     content = 'customers', content_rowid = 'customer_id',
@@ -85,25 +89,6 @@ CREATE VIRTUAL TABLE customer_emails USING fts5 (
     content = 'customers', content_rowid = 'customer_id',
     tokenize = 'trigram case_sensitive 1', detail = none
 );
-
-CREATE TRIGGER customers_text_insert AFTER INSERT ON customers BEGIN
-    INSERT INTO customer_names (rowid, name_fold) VALUES (new.customer_id, new.name_fold);
-    INSERT INTO customer_emails (rowid, email_fold) VALUES (new.customer_id, new.email_fold);
-END;
-
-CREATE TRIGGER customers_name_update AFTER UPDATE OF name_fold ON customers
-WHEN old.name_fold IS NOT new.name_fold
-BEGIN
-    INSERT INTO customer_names (customer_names, rowid, name_fold) VALUES ('delete', old.customer_id, old.name_fold);
-    INSERT INTO customer_names (rowid, name_fold) VALUES (new.customer_id, new.name_fold);
-END;
-
-CREATE TRIGGER customers_email_update AFTER UPDATE OF email_fold ON customers
-WHEN old.email_fold IS NOT new.email_fold
-BEGIN
-    INSERT INTO customer_emails (customer_emails, rowid, email_fold) VALUES ('delete', old.customer_id, old.email_fold);
-    INSERT INTO customer_emails (rowid, email_fold) VALUES (new.customer_id, new.email_fold);
-END;
 
 CREATE TABLE sequences (
     name  TEXT    PRIMARY KEY,
