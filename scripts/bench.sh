@@ -14,6 +14,14 @@
 # ("1 16 64"), BENCH_SCENARIOS ("get put search post"), BENCH_TARGETS ("custd
 # pocketbase"), BENCH_DISK_DURATION (5s), BENCH_KEEP=1 keeps the stores and
 # logs under bench/results/tmp.
+#
+# custd's store: BENCH_CUSTD_STORE=sqlite (default) or postgres, on a fresh
+# database created on the server BENCH_POSTGRES
+# (postgres://postgres@127.0.0.1:5432/test?sslmode=disable) and dropped after.
+# BENCH_CUSTD_PROCESSES=N (PostgreSQL only) runs N custd processes over that one
+# database, with no balancer: each run's connections are split evenly between
+# them, one wrk each, and the report sums their requests/s and server CPU and
+# gives the slowest process's percentiles.
 set -euo pipefail
 
 records=${BENCH_RECORDS:-10000}
@@ -24,6 +32,14 @@ connections=${BENCH_CONNECTIONS:-1 16 64}
 scenarios=${BENCH_SCENARIOS:-get put search post}
 targets=${BENCH_TARGETS:-custd pocketbase}
 disk_duration=${BENCH_DISK_DURATION:-5s}
+custd_store=${BENCH_CUSTD_STORE:-sqlite}
+custd_processes=${BENCH_CUSTD_PROCESSES:-1}
+pg_server=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+case $custd_store in
+sqlite) [ "$custd_processes" = 1 ] || { echo "bench: several custd processes need BENCH_CUSTD_STORE=postgres" >&2; exit 2; } ;;
+postgres) ;;
+*) echo "bench: BENCH_CUSTD_STORE must be sqlite or postgres" >&2; exit 2 ;;
+esac
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -43,6 +59,7 @@ mkdir -p "$results/tmp"
 tmp=$(mktemp -d "$results/tmp/run-XXXXXX")
 
 pids=()
+pg_db=""
 cleanup() {
 	for pid in "${pids[@]}"; do
 		kill "$pid" 2>/dev/null || true
@@ -56,6 +73,9 @@ cleanup() {
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	if [ -n "$pg_db" ] && [ "${BENCH_KEEP:-}" != 1 ]; then
+		psql "$pg_server" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
+	fi
 	if [ "${BENCH_KEEP:-}" = 1 ]; then
 		echo "bench: kept $tmp" >&2
 	else
@@ -139,8 +159,15 @@ for target in $targets; do
 	url[$target]=http://127.0.0.1:$port
 	case $target in
 	custd)
-		mkdir -p "$tmp/custd-data"
-		CUSTD_DB="sqlite:$tmp/custd-data/custd.db" CUSTD_ADDR="127.0.0.1:$port" CUSTD_ADMIN_PASSWORD="$password" \
+		if [ "$custd_store" = postgres ]; then
+			pg_db=custd_bench_$$
+			psql "$pg_server" -qc "CREATE DATABASE $pg_db" >/dev/null
+			custd_db=$(sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$pg_db#" <<<"$pg_server")
+		else
+			mkdir -p "$tmp/custd-data"
+			custd_db="sqlite:$tmp/custd-data/custd.db"
+		fi
+		CUSTD_DB="$custd_db" CUSTD_ADDR="127.0.0.1:$port" CUSTD_ADMIN_PASSWORD="$password" \
 			"$tmp/custd" serve >"$tmp/custd.log" 2>&1 &
 		health=/healthz
 		;;
@@ -155,6 +182,20 @@ for target in $targets; do
 	pids+=("${pid[$target]}")
 	wait_up "${url[$target]}$health" "$target" "${pid[$target]}"
 	port=$((port + 1))
+	if [ "$target" = custd ]; then
+		custd_urls=("${url[custd]}")
+		custd_pids=("${pid[custd]}")
+		for i in $(seq 2 "$custd_processes"); do
+			port=$(free_port "$port")
+			CUSTD_DB="$custd_db" CUSTD_ADDR="127.0.0.1:$port" CUSTD_ADMIN_PASSWORD="$password" \
+				"$tmp/custd" serve >"$tmp/custd-$i.log" 2>&1 &
+			pids+=("$!")
+			custd_pids+=("$!")
+			custd_urls+=("http://127.0.0.1:$port")
+			wait_up "http://127.0.0.1:$port$health" "custd-$i" "$!"
+			port=$((port + 1))
+		done
+	fi
 done
 
 # The put and post bodies come from the same templates for both targets.
@@ -185,7 +226,6 @@ run=0
 
 for scenario in $scenarios; do
 	for c in $connections; do
-		threads=$((c < nproc ? c : nproc))
 		for target in $targets; do
 			run=$((run + 1))
 			key=$target/$scenario/$c
@@ -195,21 +235,54 @@ for scenario in $scenarios; do
 				continue
 			fi
 			log "$scenario, $c connections, $target"
-			cpu0=$(cpu_ticks "$p")
+			procs=(0)
+			[ "$target" = custd ] && mapfile -t procs < <(seq 0 $((${#custd_pids[@]} - 1)))
+			n=${#procs[@]}
+			cpu0=0
+			for i in "${procs[@]}"; do
+				q=$p
+				[ "$target" = custd ] && q=${custd_pids[$i]}
+				cpu0=$((cpu0 + $(cpu_ticks "$q")))
+			done
 			t0=$(date +%s.%N)
-			out=$tmp/wrk-$target-$scenario-$c.txt
-			timeout $((seconds + 60)) wrk -t"$threads" -c"$c" -d"$duration" --timeout 30s \
-				-s "$root/bench/wrk/$scenario.lua" "${url[$target]}" -- \
-				target="$target" ids="$tmp/$target.ids" auth="$tmp/$target.auth" \
-				templates="$tmp/templates.jsonl" tag="r$run" >"$out" 2>&1 || true
+			wrk_pids=()
+			for i in "${procs[@]}"; do
+				target_url=${url[$target]}
+				[ "$target" = custd ] && target_url=${custd_urls[$i]}
+				cc=$(((c + n - 1 - i) / n)) # the connections split evenly, the first processes taking any rest
+				[ "$cc" -ge 1 ] || continue
+				th=$((cc < nproc ? cc : nproc))
+				timeout $((seconds + 60)) wrk -t"$th" -c"$cc" -d"$duration" --timeout 30s \
+					-s "$root/bench/wrk/$scenario.lua" "$target_url" -- \
+					target="$target" ids="$tmp/$target.ids" auth="$tmp/$target.auth" \
+					templates="$tmp/templates.jsonl" tag="r$run-$i" >"$tmp/wrk-$target-$scenario-$c-$i.txt" 2>&1 &
+				wrk_pids+=("$!")
+			done
+			wait "${wrk_pids[@]}" || true
 			t1=$(date +%s.%N)
 			if ! kill -0 "$p" 2>/dev/null; then
 				rows+=("| $target | ${label[$scenario]} | $c | server exited | | | | | |")
 				errors_seen+=("- $target, $scenario, $c connections: the server exited; last log lines: $(tail -n 3 "$tmp/$target.log" | tr '\n' ' ')")
 				continue
 			fi
-			cpu1=$(cpu_ticks "$p")
-			result=$(grep '^RESULT ' "$out" || true)
+			cpu1=0
+			for i in "${procs[@]}"; do
+				q=$p
+				[ "$target" = custd ] && q=${custd_pids[$i]}
+				cpu1=$((cpu1 + $(cpu_ticks "$q")))
+			done
+			out=$tmp/wrk-$target-$scenario-$c.txt
+			cat "$tmp/wrk-$target-$scenario-$c-"*.txt >"$out"
+			# One RESULT line for the run: requests/s and errors summed over the wrk
+			# instances, the percentiles of the slowest.
+			result=$(awk '/^RESULT / {
+					n++
+					for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+					rps += v["rps"]; non2xx += v["non2xx"]; sock += v["socket_errors"]
+					if (v["p50_ms"] > p50) p50 = v["p50_ms"]
+					if (v["p99_ms"] > p99) p99 = v["p99_ms"]
+				}
+				END { if (n) printf "RESULT rps=%.1f p50_ms=%s p99_ms=%s non2xx=%d socket_errors=%d\n", rps, p50, p99, non2xx, sock }' "$out")
 			if [ -z "$result" ]; then
 				rows+=("| $target | ${label[$scenario]} | $c | wrk failed | | | | | |")
 				errors_seen+=("- $target, $scenario, $c connections: wrk printed no result: $(tail -n 2 "$out" | tr '\n' ' ')")
@@ -244,7 +317,10 @@ report=$results/$(date +%F)-$n.md
 	echo "# custd and PocketBase under load, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "- machine: $nproc CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)"
-	echo "- custd $custd_rev on SQLite; PocketBase $pb_version (default settings, request log on); $(go version | cut -d' ' -f3)"
+	store_name=SQLite
+	[ "$custd_store" = postgres ] && store_name=PostgreSQL
+	[ "$custd_processes" -gt 1 ] && store_name="$store_name, $custd_processes processes (connections split evenly, no balancer)"
+	echo "- custd $custd_rev on $store_name; PocketBase $pb_version (default settings, request log on); $(go version | cut -d' ' -f3)"
 	echo "- $records customers seeded in each over HTTP, 16 requests at a time:$(for t in $targets; do printf ' %s %s/s' "$t" "${seed_rate[$t]}"; done)"
 	echo "- wrk $duration per run, up to $nproc threads, on the same machine as the servers; server CPU is the server process's user+system time over the run (100% = one core)"
 	echo
@@ -278,7 +354,7 @@ report=$results/$(date +%F)-$n.md
 	echo "| target | peak RSS after seeding (MiB) | peak RSS at the end (MiB) |"
 	echo "|---|---:|---:|"
 	for target in $targets; do
-		end=$(peak_rss_mib "${pid[$target]}" 2>/dev/null || echo "exited")
+		end=$(peak_rss_mib "${pid[$target]}" 2>/dev/null || echo "exited") # the first process
 		echo "| $target | ${rss_seeded[$target]} | $end |"
 	done
 	if [ ${#errors_seen[@]} -gt 0 ]; then
