@@ -21,7 +21,8 @@
 # BENCH_CUSTD_PROCESSES=N (PostgreSQL only) runs N custd processes over that one
 # database, with no balancer: each run's connections are split evenly between
 # them, one wrk each, and the report sums their requests/s and server CPU and
-# gives the slowest process's percentiles.
+# gives the slowest process's percentiles. BENCH_CUSTD_DB_OPTIONS adds parameters
+# to custd's database URL only (for example pool_max_conns=16).
 set -euo pipefail
 
 records=${BENCH_RECORDS:-10000}
@@ -35,6 +36,7 @@ disk_duration=${BENCH_DISK_DURATION:-5s}
 custd_store=${BENCH_CUSTD_STORE:-sqlite}
 custd_processes=${BENCH_CUSTD_PROCESSES:-1}
 pg_server=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+custd_db_options=${BENCH_CUSTD_DB_OPTIONS:-}
 case $custd_store in
 sqlite) [ "$custd_processes" = 1 ] || { echo "bench: several custd processes need BENCH_CUSTD_STORE=postgres" >&2; exit 2; } ;;
 postgres) ;;
@@ -163,6 +165,9 @@ for target in $targets; do
 			pg_db=custd_bench_$$
 			psql "$pg_server" -qc "CREATE DATABASE $pg_db" >/dev/null
 			custd_db=$(sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$pg_db#" <<<"$pg_server")
+			if [ -n "$custd_db_options" ]; then
+				case $custd_db in *\?*) custd_db+="&$custd_db_options" ;; *) custd_db+="?$custd_db_options" ;; esac
+			fi
 		else
 			mkdir -p "$tmp/custd-data"
 			custd_db="sqlite:$tmp/custd-data/custd.db"

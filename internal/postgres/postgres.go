@@ -39,6 +39,10 @@ const (
 	lockBootstrap int64 = 0x637573746400_02
 )
 
+// defaultMaxConns is the size of a process's connection pool unless the URL's
+// pool_max_conns sets it.
+const defaultMaxConns = 16
+
 // Store is a customer.Store on one PostgreSQL database.
 type Store struct {
 	pool   *pgxpool.Pool
@@ -56,6 +60,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "custd"
+	}
+	if !strings.Contains(url, "pool_max_conns=") {
+		// pgx's default (4 on two cores) keeps too few transactions in flight: a write
+		// holds its connection across several round trips and its commit's flush, and
+		// PostgreSQL flushes concurrent commits together only when there are some.
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -181,6 +191,12 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 		return &customer.Page{}, nil
 	}
 	where, order, args := sqlquery.Search(dialect{}, client, q)
+	// A search is planned for its own values, never from a cached generic plan: a generic
+	// plan cannot tell a rare name fragment (read the trigram index) from a common one
+	// (walk the client's customers in page order and stop at the end of the page), and
+	// picks a scan and sort of the client's whole table for both. QueryExecModeExec sends
+	// the query as an unnamed statement, which PostgreSQL plans with its parameters.
+	args = append([]any{pgx.QueryExecModeExec}, args...)
 	var found []*customer.Customer
 	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
 		rows, err := conn.Query(ctx, selectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
