@@ -23,6 +23,9 @@
 # them, one wrk each, and the report sums their requests/s and server CPU and
 # gives the slowest process's percentiles. BENCH_CUSTD_DB_OPTIONS adds parameters
 # to custd's database URL only (for example pool_max_conns=16).
+# BENCH_PROFILE=scenario/connections (put/64 by default; "none" for none) takes a
+# CPU profile of custd, the first process, over that run and adds its top functions
+# to the report (the profile itself stays under bench/results/tmp with BENCH_KEEP=1).
 set -euo pipefail
 
 records=${BENCH_RECORDS:-10000}
@@ -37,6 +40,7 @@ custd_store=${BENCH_CUSTD_STORE:-sqlite}
 custd_processes=${BENCH_CUSTD_PROCESSES:-1}
 pg_server=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 custd_db_options=${BENCH_CUSTD_DB_OPTIONS:-}
+profile=${BENCH_PROFILE:-put/64}
 case $custd_store in
 sqlite) [ "$custd_processes" = 1 ] || { echo "bench: several custd processes need BENCH_CUSTD_STORE=postgres" >&2; exit 2; } ;;
 postgres) ;;
@@ -172,8 +176,9 @@ for target in $targets; do
 			mkdir -p "$tmp/custd-data"
 			custd_db="sqlite:$tmp/custd-data/custd.db"
 		fi
+		debug_port=$(free_port $((port + 1000)))
 		CUSTD_DB="$custd_db" CUSTD_ADDR="127.0.0.1:$port" CUSTD_ADMIN_PASSWORD="$password" \
-			"$tmp/custd" serve >"$tmp/custd.log" 2>&1 &
+			CUSTD_DEBUG_ADDR="127.0.0.1:$debug_port" "$tmp/custd" serve >"$tmp/custd.log" 2>&1 &
 		health=/healthz
 		;;
 	pocketbase)
@@ -250,6 +255,14 @@ for scenario in $scenarios; do
 				cpu0=$((cpu0 + $(cpu_ticks "$q")))
 			done
 			t0=$(date +%s.%N)
+			profiler=""
+			if [ "$target" = custd ] && [ "$scenario/$c" = "$profile" ]; then
+				# The profile covers the run but its first and last second.
+				sleep 1 &&
+					curl -sf -o "$tmp/custd-$scenario-$c.pprof" \
+						"http://127.0.0.1:$debug_port/debug/pprof/profile?seconds=$((seconds > 3 ? seconds - 2 : 1))" &
+				profiler=$!
+			fi
 			wrk_pids=()
 			for i in "${procs[@]}"; do
 				target_url=${url[$target]}
@@ -265,6 +278,7 @@ for scenario in $scenarios; do
 			done
 			wait "${wrk_pids[@]}" || true
 			t1=$(date +%s.%N)
+			[ -z "$profiler" ] || wait "$profiler" || errors_seen+=("- custd, $scenario, $c connections: no CPU profile")
 			if ! kill -0 "$p" 2>/dev/null; then
 				rows+=("| $target | ${label[$scenario]} | $c | server exited | | | | | |")
 				errors_seen+=("- $target, $scenario, $c connections: the server exited; last log lines: $(tail -n 3 "$tmp/$target.log" | tr '\n' ' ')")
@@ -362,6 +376,20 @@ report=$results/$(date +%F)-$n.md
 		end=$(peak_rss_mib "${pid[$target]}" 2>/dev/null || echo "exited") # the first process
 		echo "| $target | ${rss_seeded[$target]} | $end |"
 	done
+	pprof_file=$tmp/custd-${profile/\//-}.pprof
+	if [ -s "$pprof_file" ]; then
+		echo
+		echo "## Where custd's CPU time goes: ${label[${profile%/*}]}, ${profile#*/} connections"
+		echo
+		echo "A CPU profile of the first custd process over the run (go tool pprof -top; flat is time in"
+		echo "the function itself, cum includes what it calls)."
+		echo
+		echo '```'
+		go tool pprof -top -nodecount=25 "$tmp/custd" "$pprof_file" 2>/dev/null | sed -n '/^Duration/,$p'
+		echo
+		go tool pprof -top -cum -nodecount=40 "$tmp/custd" "$pprof_file" 2>/dev/null | sed -n '/^ *flat/,$p'
+		echo '```'
+	fi
 	if [ ${#errors_seen[@]} -gt 0 ]; then
 		echo
 		echo "## Errors"
