@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/custd/custd/internal/customer"
 )
@@ -64,9 +65,16 @@ func decodeCustomer(body []byte, mode bodyMode, self int32) (*customer.Writable,
 }
 
 // objectMembers parses a JSON object body. Errors: Invalid.
+//
+// A valid body is checked once and then split by members without decoding: the nested
+// objects and arrays are split the same way when their turn comes, not parsed again.
 func objectMembers(body []byte) (map[string]json.RawMessage, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return nil, customer.Errorf(customer.Invalid, "the request body is empty: send a JSON object")
+	}
+	if trimmed[0] == '{' && json.Valid(trimmed) {
+		return splitObject(trimmed, 32), nil
 	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil {
@@ -164,12 +172,11 @@ func (d *decoder) object(path string, raw json.RawMessage) map[string]json.RawMe
 	if raw == nil || isNull(raw) {
 		return nil
 	}
-	var m map[string]json.RawMessage
-	if raw[0] != '{' || json.Unmarshal(raw, &m) != nil {
+	if raw[0] != '{' {
 		d.p.Add(path, "must be an object or null")
 		return nil
 	}
-	return m
+	return splitObject(raw, 0) // a member of a body checked as JSON already
 }
 
 func (d *decoder) address(path string, raw json.RawMessage) *customer.Address {
@@ -255,11 +262,11 @@ func (d *decoder) customFields(raw json.RawMessage) []customer.CustomField {
 	if raw == nil || isNull(raw) {
 		return nil
 	}
-	var items []json.RawMessage
-	if raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
+	if raw[0] != '[' {
 		d.p.Add("fields", "must be an array of objects")
 		return nil
 	}
+	items := splitArray(raw) // a member of a body checked as JSON already
 	out := make([]customer.CustomField, 0, len(items))
 	for i, item := range items {
 		path := "fields[" + strconv.Itoa(i) + "]"
@@ -294,21 +301,25 @@ func (d *decoder) string(path string, raw json.RawMessage) *string {
 	if raw == nil || isNull(raw) {
 		return nil
 	}
-	if raw[0] != '"' {
-		d.p.Add(path, "must be a string")
-		return nil
-	}
-	// The body was checked as JSON already: a string without escapes is its bytes.
-	if !bytes.ContainsRune(raw, '\\') {
-		s := string(raw[1 : len(raw)-1])
-		return &s
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
+	s, ok := unquote(raw)
+	if !ok {
 		d.p.Add(path, "must be a string")
 		return nil
 	}
 	return &s
+}
+
+// unquote returns the value of a JSON string of a body checked as JSON already, and
+// false for any other JSON value.
+func unquote(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if !bytes.ContainsRune(raw, '\\') {
+		return string(raw[1 : len(raw)-1]), true // without escapes, a string is its bytes
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
 }
 
 func (d *decoder) bool(path string, raw json.RawMessage) bool {
@@ -345,8 +356,8 @@ func (d *decoder) time(path string, raw json.RawMessage) *time.Time {
 	if raw == nil || isNull(raw) {
 		return nil
 	}
-	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	s, ok := unquote(raw)
+	if !ok {
 		d.p.Add(path, "must be a date-time string such as 2024-06-10T09:31:44.903Z")
 		return nil
 	}
@@ -368,4 +379,89 @@ func (d *decoder) money(path string, raw json.RawMessage) *customer.Money {
 		return nil
 	}
 	return &m
+}
+
+// splitObject returns the members of a JSON object that is known to be valid JSON, each
+// value as the bytes it spans in raw, without decoding them. Like encoding/json, a name
+// given twice keeps its last value. size is a guess of the number of members.
+func splitObject(raw []byte, size int) map[string]json.RawMessage {
+	m := make(map[string]json.RawMessage, size)
+	i := skipSpace(raw, 1) // past '{'
+	for i < len(raw) && raw[i] != '}' {
+		end := skipValue(raw, i) // the name, a string
+		name, _ := unquote(raw[i:end])
+		if !utf8.ValidString(name) {
+			// As encoding/json: each invalid byte of a name reads as U+FFFD.
+			json.Unmarshal(raw[i:end], &name)
+		}
+		i = skipSpace(raw, skipSpace(raw, end)+1) // past ':'
+		end = skipValue(raw, i)
+		m[name] = raw[i:end:end]
+		i = skipSpace(raw, end)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return m
+}
+
+// splitArray returns the elements of a JSON array known to be valid JSON, as splitObject
+// does the members of an object.
+func splitArray(raw []byte) []json.RawMessage {
+	var items []json.RawMessage
+	i := skipSpace(raw, 1) // past '['
+	for i < len(raw) && raw[i] != ']' {
+		end := skipValue(raw, i)
+		items = append(items, raw[i:end:end])
+		i = skipSpace(raw, end)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return items
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the valid JSON value that starts at raw[i].
+func skipValue(raw []byte, i int) int {
+	switch raw[i] {
+	case '"':
+		for j := i + 1; j < len(raw); j++ {
+			switch raw[j] {
+			case '\\':
+				j++ // the escaped character, whatever it is
+			case '"':
+				return j + 1
+			}
+		}
+		return len(raw)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(raw); j++ {
+			switch raw[j] {
+			case '"':
+				j = skipValue(raw, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(raw)
+	default: // a number, true, false or null
+		j := i
+		for j < len(raw) && raw[j] != ',' && raw[j] != '}' && raw[j] != ']' && raw[j] != ' ' &&
+			raw[j] != '\t' && raw[j] != '\n' && raw[j] != '\r' {
+			j++
+		}
+		return j
+	}
 }
