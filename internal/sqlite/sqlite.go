@@ -331,7 +331,19 @@ func (s *Store) WriteCustomer(ctx context.Context, w *customer.Write) (*customer
 	if order == 0 {
 		order = math.MaxInt32
 	}
+	// The writer runs one write at a time, so work moved out of it is work done in
+	// parallel: the current customer is read and decoded here, on a reading connection,
+	// and the writer only checks that its version has not changed since.
+	var read *customer.Customer
+	if w.ID != 0 {
+		read, _ = s.Customer(ctx, w.Client, w.ID) // on any error the writer reads it itself
+	}
+	first := true
 	err := s.writer.do(ctx, order, func(t *tx) error {
+		if first { // a batch run again reads everything afresh
+			t.read, first = read, false
+		}
+		defer func() { t.read = nil }()
 		c, err := customer.Apply(ctx, t, w, customer.Now())
 		out = c
 		return err

@@ -20,6 +20,9 @@ var _ customer.Tx = (*tx)(nil)
 type tx struct {
 	w       *writer
 	changed bool // whether the current op has run a statement that changes data
+	// read is the customer the current op read and decoded before it was queued, or nil;
+	// CustomerForUpdate uses it if its version is still the stored one.
+	read *customer.Customer
 }
 
 // exec runs a statement that changes data. A statement that fails changes nothing:
@@ -59,6 +62,22 @@ func (t *tx) queryRow(query string, args ...any) row {
 
 // CustomerForUpdate reads a customer; the single writer needs no row lock.
 func (t *tx) CustomerForUpdate(_ context.Context, client int64, id int32) (*customer.Customer, error) {
+	if c := t.read; c != nil && c.ID == id && c.ClientID == client {
+		// Every write of a customer raises its version, so an unchanged version means
+		// an unchanged customer, and the writer need not read and decode it again.
+		t.read = nil
+		var version int64
+		err := t.queryRow(`SELECT version FROM customers WHERE client_id = ? AND customer_id = ?`, client, id).Scan(&version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if version == c.Version {
+			return c, nil
+		}
+	}
 	c, err := scanCustomer(t.queryRow(selectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`, client, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
