@@ -136,6 +136,17 @@ result_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 # cpu_ticks prints the user+system CPU time of process $1 in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# target_ticks prints the CPU ticks of target $1's server processes, summed.
+target_ticks() {
+	local sum=0 q
+	if [ "$1" = custd ]; then
+		for q in "${custd_pids[@]}"; do sum=$((sum + $(cpu_ticks "$q"))); done
+	else
+		sum=$(cpu_ticks "${pid[$1]}")
+	fi
+	echo "$sum"
+}
+
 # peak_rss_mib prints the peak resident memory of process $1 in MiB.
 peak_rss_mib() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
@@ -248,12 +259,7 @@ for scenario in $scenarios; do
 			procs=(0)
 			[ "$target" = custd ] && mapfile -t procs < <(seq 0 $((${#custd_pids[@]} - 1)))
 			n=${#procs[@]}
-			cpu0=0
-			for i in "${procs[@]}"; do
-				q=$p
-				[ "$target" = custd ] && q=${custd_pids[$i]}
-				cpu0=$((cpu0 + $(cpu_ticks "$q")))
-			done
+			cpu0=$(target_ticks "$target")
 			t0=$(date +%s.%N)
 			profiler=""
 			if [ "$target" = custd ] && [ "$scenario/$c" = "$profile" ]; then
@@ -284,12 +290,7 @@ for scenario in $scenarios; do
 				errors_seen+=("- $target, $scenario, $c connections: the server exited; last log lines: $(tail -n 3 "$tmp/$target.log" | tr '\n' ' ')")
 				continue
 			fi
-			cpu1=0
-			for i in "${procs[@]}"; do
-				q=$p
-				[ "$target" = custd ] && q=${custd_pids[$i]}
-				cpu1=$((cpu1 + $(cpu_ticks "$q")))
-			done
+			cpu1=$(target_ticks "$target")
 			out=$tmp/wrk-$target-$scenario-$c.txt
 			cat "$tmp/wrk-$target-$scenario-$c-"*.txt >"$out"
 			# One RESULT line for the run: requests/s and errors summed over the wrk
