@@ -16,7 +16,7 @@ const maxAncestors = 10_000
 // Apply performs w inside tx: it loads and locks the current customer, checks the
 // precondition, computes and validates the new state, enforces the rules that need stored
 // data (parents, uniqueness) and the server-maintained fields, writes, and records the
-// idempotent response. Every store runs writes through Apply, so the rules live here once.
+// idempotent reply. Every store runs writes through Apply, so the rules live here once.
 //
 // Errors: Invalid, NotFound, Conflict, PreconditionFailed, and the store's own.
 func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, error) {
@@ -66,14 +66,8 @@ func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, erro
 	if err != nil {
 		return nil, err
 	}
-	if w.Key != nil {
-		r, err := w.Render(next)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.CompleteIdempotent(ctx, w.Key, r); err != nil {
-			return nil, err
-		}
+	if err := w.Receipt.Record(ctx, tx, next); err != nil {
+		return nil, err
 	}
 	return next, nil
 }

@@ -3,16 +3,26 @@ package customer
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 )
 
-// Store keeps clients, users, customers and idempotency records. internal/sqlite and
-// internal/postgres implement it; both pass the suite in internal/storetest.
-//
-// Every customer method takes the client (tenant) explicitly and touches only that
-// client's customers: another client's customer is NotFound.
+// Store is everything custd keeps: internal/sqlite and internal/postgres implement it, and
+// both pass the suite in internal/storetest. Each consumer asks only for the role it uses
+// (Customers, Idempotency, Accounts).
 type Store interface {
+	Customers
+	Idempotency
+	Accounts
+	// Ping reports whether the store answers. Errors: Unavailable.
+	Ping(ctx context.Context) error
+	// Close releases the store; writes already acknowledged are durable.
+	Close() error
+}
+
+// Customers keeps the clients' customers. Every method takes the client (tenant)
+// explicitly and touches only that client's customers: another client's customer is
+// NotFound.
+type Customers interface {
 	// Customer returns one customer. Errors: NotFound, Unavailable.
 	Customer(ctx context.Context, client int64, id int32) (*Customer, error)
 	// SearchCustomers returns one page of the client's customers that match q.
@@ -21,37 +31,45 @@ type Store interface {
 	// WriteCustomer creates, replaces or changes one customer in one transaction, by
 	// calling Apply. Errors: Invalid, NotFound, Conflict, PreconditionFailed, Unavailable.
 	WriteCustomer(ctx context.Context, w *Write) (*Customer, error)
+}
 
-	// BeginIdempotent claims k for a request about to run. It returns the stored response
+// Idempotency keeps the Idempotency-Keys of requests and the replies they were
+// acknowledged with. A write records its reply in its own transaction (Receipt); these
+// methods claim keys before a request runs and settle those whose request wrote nothing.
+type Idempotency interface {
+	// BeginIdempotent claims k for a request about to run. It returns the stored reply
 	// when the key already completed for the same request. Errors: IdempotencyMismatch
 	// (same key, other request), Conflict (the first request is still running), Unavailable.
-	BeginIdempotent(ctx context.Context, k *IdempotencyKey) (*Response, error)
-	// FinishIdempotent records the response of a claimed key whose request wrote nothing
-	// (WriteCustomer records it otherwise). Errors: Unavailable.
-	FinishIdempotent(ctx context.Context, k *IdempotencyKey, r *Response) error
+	BeginIdempotent(ctx context.Context, k *IdempotencyKey) (*Reply, error)
+	// FinishIdempotent records the reply of a claimed key whose request wrote nothing
+	// (a write records it through its Receipt otherwise). Errors: Unavailable.
+	FinishIdempotent(ctx context.Context, k *IdempotencyKey, r *Reply) error
 	// ReleaseIdempotent forgets a claimed key whose request failed for a reason a retry may
 	// not meet again (a 5xx), so that the retry runs. Errors: Unavailable.
 	ReleaseIdempotent(ctx context.Context, k *IdempotencyKey) error
 	// PurgeIdempotency deletes the keys claimed before the given time and reports how many.
 	PurgeIdempotency(ctx context.Context, before time.Time) (int64, error)
+}
 
+// Accounts keeps the clients (tenants) and their users.
+type Accounts interface {
+	Logins
 	// CreateClient adds a client. Errors: Invalid, Conflict (code taken).
 	CreateClient(ctx context.Context, code, name string) (*Client, error)
 	// CreateUser adds a user to an existing client.
 	// Errors: Invalid, NotFound (no such client), Conflict (username taken).
 	CreateUser(ctx context.Context, u *NewUser) (*User, error)
-	// UserByLogin finds a user by client code and username, both matched ignoring letter
-	// case. Errors: NotFound, Unavailable.
-	UserByLogin(ctx context.Context, clientCode, username string) (*User, error)
 	// Bootstrap creates the client and user that newUser returns when the store has no
 	// user at all (calling newUser only then), and reports whether it did. Safe when
 	// several processes start at once.
 	Bootstrap(ctx context.Context, clientName string, newUser func() (*NewUser, error)) (bool, error)
+}
 
-	// Ping reports whether the store answers. Errors: Unavailable.
-	Ping(ctx context.Context) error
-	// Close releases the store; writes already acknowledged are durable.
-	Close() error
+// Logins finds the user a request's credentials name.
+type Logins interface {
+	// UserByLogin finds a user by client code and username, both matched ignoring letter
+	// case. Errors: NotFound, Unavailable.
+	UserByLogin(ctx context.Context, clientCode, username string) (*User, error)
 }
 
 // Tx is what Apply needs from a store inside one write transaction. Reads through a Tx see
@@ -76,8 +94,7 @@ type Tx interface {
 	// UpdateCustomer stores next, the new version of cur, which CustomerForUpdate returned
 	// in this transaction (a store may write only what differs). Errors: Conflict.
 	UpdateCustomer(ctx context.Context, cur, next *Customer) error
-	// CompleteIdempotent records the response of a claimed key.
-	CompleteIdempotent(ctx context.Context, k *IdempotencyKey, r *Response) error
+	ReplyRecorder
 }
 
 // UniqueField names a field that is unique per client when non-empty.
@@ -102,10 +119,42 @@ type Write struct {
 	Change func(current *Customer) (*Writable, error)
 	// If is the If-Match precondition, or nil.
 	If *Precondition
-	// Key, when set, records Render's response in the same transaction, so that a retry
-	// of an acknowledged write replays it instead of writing again.
-	Key    *IdempotencyKey
-	Render func(*Customer) (*Response, error)
+	// Receipt records the reply the write is acknowledged with, in its own transaction.
+	Receipt Receipt[*Customer]
+}
+
+// Receipt records, in a write's own transaction, the reply that acknowledges the write
+// under the request's idempotency key, so that a retry of an acknowledged write gets the
+// same reply instead of writing again, and a write that rolls back leaves no reply behind.
+// Any resource's write can carry one; the zero Receipt records nothing.
+//
+// The callbacks a write carries (Write.Change, Receipt.Render) run inside the store's
+// transaction, with the written rows locked and, on SQLite, the single writer held. They
+// must only compute from their argument: no I/O, no store calls, no waiting, and work
+// bounded by the size of one customer. An error they return aborts the write, which then
+// leaves no trace.
+type Receipt[T any] struct {
+	Key *IdempotencyKey // nil: no idempotency key, nothing to record
+	// Render makes the reply from what the write stored. It is called only when Key is set.
+	Render func(T) (*Reply, error)
+}
+
+// Record stores the reply to v under r.Key through tx, when r has a key.
+func (r Receipt[T]) Record(ctx context.Context, tx ReplyRecorder, v T) error {
+	if r.Key == nil {
+		return nil
+	}
+	reply, err := r.Render(v)
+	if err != nil {
+		return err
+	}
+	return tx.CompleteIdempotent(ctx, r.Key, reply)
+}
+
+// ReplyRecorder is the part of a write transaction that stores idempotent replies.
+type ReplyRecorder interface {
+	// CompleteIdempotent records the reply of a claimed key.
+	CompleteIdempotent(ctx context.Context, k *IdempotencyKey, r *Reply) error
 }
 
 // Precondition is a parsed If-Match header.
@@ -141,46 +190,44 @@ type IdempotencyKey struct {
 	Fingerprint string
 }
 
-// Response is a stored HTTP response, replayed for a retried request.
-type Response struct {
+// Reply is the answer a request was acknowledged with, kept under its idempotency key and
+// given again to a retry. The domain keeps it as the API made it: a status, the entity tag
+// and location of what was written, and the body.
+type Reply struct {
 	Status   int
 	ETag     string
 	Location string
 	Body     []byte
-	// Replayed marks a stored response sent again for a retry, and Recorded one already
-	// stored under its key; neither is stored.
-	Replayed bool
-	Recorded bool
 }
 
 // IdempotencyRecord is what a store holds under an idempotency key.
 type IdempotencyRecord struct {
 	Fingerprint string
 	ClaimedAt   time.Time
-	Response    *Response // nil while the first request runs
+	Reply       *Reply // nil while the first request runs
 }
 
 // Resolve decides what a new request with key k gets when rec is already stored under
-// its key: the stored response to replay, or take=true when k may claim the key afresh
+// its key: the stored reply to replay, or take=true when k may claim the key afresh
 // (the record expired, or its request died without finishing). Errors:
 // IdempotencyMismatch (another request used the key), Conflict (the first request is
 // still running).
-func (rec *IdempotencyRecord) Resolve(k *IdempotencyKey, now time.Time) (replay *Response, take bool, err error) {
+func (rec *IdempotencyRecord) Resolve(k *IdempotencyKey, now time.Time) (replay *Reply, take bool, err error) {
 	age := now.Sub(rec.ClaimedAt)
 	switch {
 	case age > IdempotencyTTL:
 		return nil, true, nil
 	case rec.Fingerprint != k.Fingerprint:
 		return nil, false, Errorf(IdempotencyMismatch, "Idempotency-Key was already used for a different request (another method, path or body)")
-	case rec.Response != nil:
-		return rec.Response, false, nil
+	case rec.Reply != nil:
+		return rec.Reply, false, nil
 	case age < IdempotencyStale:
 		return nil, false, Errorf(Conflict, "a request with this Idempotency-Key is still running; retry after it finishes")
 	}
 	return nil, true, nil
 }
 
-// IdempotencyTTL is how long a response stays replayable.
+// IdempotencyTTL is how long a reply stays replayable.
 const IdempotencyTTL = 24 * time.Hour
 
 // IdempotencyStale is how long a claimed key may stay unfinished before a retry may take
@@ -248,13 +295,3 @@ type Page struct {
 
 // Offset is the number of records before the query's page.
 func (q *Query) Offset() int { return (q.Page - 1) * q.PageSize }
-
-// ShortSubstring reports whether a substring search for s is too short for a trigram
-// index, and so is answered by reading the client's customers in order instead.
-func ShortSubstring(s string) bool { return len([]rune(s)) < 3 }
-
-// LikePattern returns a SQL LIKE pattern matching s anywhere, with '\' as escape.
-func LikePattern(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(s) + "%"
-}

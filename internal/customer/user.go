@@ -1,6 +1,7 @@
 package customer
 
 import (
+	"context"
 	"crypto/subtle"
 	"strings"
 	"sync"
@@ -70,6 +71,14 @@ func ValidateClient(code, name string) error {
 	}
 	maxLen(&p, "name", &name, MaxClientName)
 	return p.Err()
+}
+
+// NewClient returns the client to create with a code and a name. Errors: Invalid.
+func NewClient(code, name string) (*Client, error) {
+	if err := ValidateClient(code, name); err != nil {
+		return nil, err
+	}
+	return &Client{Code: code, Name: name, CreatedAt: Now()}, nil
 }
 
 // Validate checks a new user. Errors: Invalid.
@@ -142,4 +151,46 @@ func EqualSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a)
 // NewPassword returns a random password for generated logins.
 func NewPassword() string {
 	return RandomString("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 24)
+}
+
+// AccountsTx is what Bootstrap needs from a store inside one transaction, which the store
+// runs alone (SQLite's single writer, a PostgreSQL advisory lock) so that processes that
+// start together create one first user.
+type AccountsTx interface {
+	// AnyUser reports whether the store has a user of any client.
+	AnyUser(ctx context.Context) (bool, error)
+	// ClientExists reports whether a client has code, ignoring letter case.
+	ClientExists(ctx context.Context, code string) (bool, error)
+	// InsertClient stores a new client. Errors: Conflict.
+	InsertClient(ctx context.Context, c *Client) error
+	// InsertUser stores a new user of an existing client. Errors: NotFound, Conflict.
+	InsertUser(ctx context.Context, nu *NewUser) (*User, error)
+}
+
+// Bootstrap creates the client and user that newUser returns when the store has no user
+// at all, calling newUser only then, and reports whether it did.
+func Bootstrap(ctx context.Context, tx AccountsTx, clientName string, newUser func() (*NewUser, error)) (bool, error) {
+	if any, err := tx.AnyUser(ctx); err != nil || any {
+		return false, err
+	}
+	nu, err := newUser()
+	if err != nil {
+		return false, err
+	}
+	if err := nu.Validate(); err != nil {
+		return false, err
+	}
+	exists, err := tx.ClientExists(ctx, nu.ClientCode)
+	if err != nil {
+		return false, err
+	}
+	if !exists {
+		if err := tx.InsertClient(ctx, &Client{Code: nu.ClientCode, Name: clientName, CreatedAt: Now()}); err != nil {
+			return false, err
+		}
+	}
+	if _, err := tx.InsertUser(ctx, nu); err != nil {
+		return false, err
+	}
+	return true, nil
 }

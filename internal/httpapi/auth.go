@@ -26,8 +26,8 @@ const maxVerified = 10_000
 // keyed digest of the credentials, and concurrent checks of one login share one
 // comparison.
 type authenticator struct {
-	store customer.Store
-	key   [32]byte
+	logins customer.Logins
+	key    [32]byte
 
 	mu       sync.Mutex
 	verified map[[32]byte]*verified
@@ -50,8 +50,8 @@ func (v *verified) reusable() bool {
 	}
 }
 
-func newAuthenticator(store customer.Store) *authenticator {
-	a := &authenticator{store: store, verified: map[[32]byte]*verified{}}
+func newAuthenticator(logins customer.Logins) *authenticator {
+	a := &authenticator{logins: logins, verified: map[[32]byte]*verified{}}
 	rand.Read(a.key[:])
 	return a
 }
@@ -111,7 +111,7 @@ func (a *authenticator) check(r *http.Request, username, code, password string, 
 	// Other requests may wait for this check: it must not end with this request.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 	defer cancel()
-	user, err := a.store.UserByLogin(ctx, code, username)
+	user, err := a.logins.UserByLogin(ctx, code, username)
 	if customer.IsKind(err, customer.NotFound) {
 		customer.CheckPassword("", password) // cost the same as a wrong password
 		return nil, errUnauthorized

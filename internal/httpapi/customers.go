@@ -37,8 +37,8 @@ type writeRequest struct {
 // writing reads and checks a write's body, then runs h under the request's
 // Idempotency-Key: a retry of a finished request gets the first response again.
 // bodies lists the media types h takes; nil means h takes no body.
-func (s *server) writing(bodies []string, h func(*writeRequest) (*customer.Response, error)) func(*http.Request, *customer.User) (*customer.Response, error) {
-	return func(r *http.Request, u *customer.User) (*customer.Response, error) {
+func (s *server) writing(bodies []string, h func(*writeRequest) (*response, error)) func(*http.Request, *customer.User) (*response, error) {
+	return func(r *http.Request, u *customer.User) (*response, error) {
 		body, err := readBody(r, bodies)
 		if err != nil {
 			return nil, err
@@ -53,13 +53,12 @@ func (s *server) writing(bodies []string, h func(*writeRequest) (*customer.Respo
 		}
 		sum := sha256.Sum256([]byte(r.Method + "\n" + r.URL.Path + "\n" + string(body)))
 		wr.key = &customer.IdempotencyKey{User: u.ID, Key: key[0], Fingerprint: hex.EncodeToString(sum[:])}
-		stored, err := s.store.BeginIdempotent(r.Context(), wr.key)
+		stored, err := s.keys.BeginIdempotent(r.Context(), wr.key)
 		if err != nil {
 			return nil, err
 		}
 		if stored != nil {
-			stored.Replayed = true
-			return stored, nil
+			return &response{Reply: *stored, Replayed: true}, nil
 		}
 		resp, err := h(wr)
 		// Record the outcome for retries; a server-side failure is forgotten instead, so
@@ -68,7 +67,7 @@ func (s *server) writing(bodies []string, h func(*writeRequest) (*customer.Respo
 		defer cancel()
 		switch {
 		case err != nil && statusOf[customer.KindOf(err)] >= 500:
-			if rerr := s.store.ReleaseIdempotent(ctx, wr.key); rerr != nil {
+			if rerr := s.keys.ReleaseIdempotent(ctx, wr.key); rerr != nil {
 				s.log.Warn("releasing idempotency key", "request_id", requestID(r.Context()), "err", rerr)
 			}
 			return nil, err
@@ -76,7 +75,7 @@ func (s *server) writing(bodies []string, h func(*writeRequest) (*customer.Respo
 			resp = s.errorResponse(r, err)
 			fallthrough
 		case !resp.Recorded:
-			if ferr := s.store.FinishIdempotent(ctx, wr.key, resp); ferr != nil {
+			if ferr := s.keys.FinishIdempotent(ctx, wr.key, &resp.Reply); ferr != nil {
 				s.log.Warn("recording idempotent response", "request_id", requestID(r.Context()), "err", ferr)
 			}
 		}
@@ -167,7 +166,7 @@ func noneMatch(header, etag string) bool {
 }
 
 // customerResponse renders a single customer with ok and links.
-func (s *server) customerResponse(r *http.Request, c *customer.Customer, status int) (*customer.Response, error) {
+func (s *server) customerResponse(r *http.Request, c *customer.Customer, status int) (*response, error) {
 	out := s.enc.customer(c)
 	out.OK = true
 	out.Links = []linkJSON{{Rel: "self", Href: s.base(r) + "/v1/Customers/" + strconv.Itoa(int(c.ID))}}
@@ -191,35 +190,53 @@ func (s *server) base(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// write runs w with its response rendered by render: inside the transaction when the
-// request has an Idempotency-Key (so the stored response is the one sent), else after.
-func (s *server) write(wr *writeRequest, w *customer.Write, render func(*customer.Customer) (*customer.Response, error)) (*customer.Response, error) {
-	w.Client, w.User, w.Key = wr.user.ClientID, wr.user.ID, wr.key
-	var rendered *customer.Response
-	w.Render = func(c *customer.Customer) (*customer.Response, error) {
-		var err error
-		rendered, err = render(c)
-		if rendered != nil {
-			rendered.Recorded = true
+// acknowledgement makes the response of a write of any resource: inside the write's
+// transaction when the request has an Idempotency-Key (through the Receipt, so that the
+// stored reply is the one sent), else after the write.
+type acknowledgement[T any] struct {
+	key    *customer.IdempotencyKey
+	render func(T) (*response, error)
+	sent   *response // what Receipt's Render stored
+}
+
+// receipt is the domain's Receipt for the write.
+func (a *acknowledgement[T]) receipt() customer.Receipt[T] {
+	return customer.Receipt[T]{Key: a.key, Render: func(v T) (*customer.Reply, error) {
+		resp, err := a.render(v)
+		if err != nil {
+			return nil, err
 		}
-		return rendered, err
+		resp.Recorded = true
+		a.sent = resp
+		return &resp.Reply, nil
+	}}
+}
+
+// response is the answer to send for the written value v.
+func (a *acknowledgement[T]) response(v T) (*response, error) {
+	if a.sent != nil {
+		return a.sent, nil
 	}
-	c, err := s.store.WriteCustomer(wr.r.Context(), w)
+	return a.render(v)
+}
+
+// write runs the customer write w and answers with render.
+func (s *server) write(wr *writeRequest, w *customer.Write, render func(*customer.Customer) (*response, error)) (*response, error) {
+	ack := &acknowledgement[*customer.Customer]{key: wr.key, render: render}
+	w.Client, w.User, w.Receipt = wr.user.ClientID, wr.user.ID, ack.receipt()
+	c, err := s.customers.WriteCustomer(wr.r.Context(), w)
 	if err != nil {
 		return nil, err
 	}
-	if rendered == nil {
-		return render(c)
-	}
-	return rendered, nil
+	return ack.response(c)
 }
 
-func (s *server) createCustomer(wr *writeRequest) (*customer.Response, error) {
+func (s *server) createCustomer(wr *writeRequest) (*response, error) {
 	in, err := decodeCustomer(wr.body, forCreate, 0)
 	if err != nil {
 		return nil, err
 	}
-	return s.write(wr, &customer.Write{Input: in}, func(c *customer.Customer) (*customer.Response, error) {
+	return s.write(wr, &customer.Write{Input: in}, func(c *customer.Customer) (*response, error) {
 		resp, err := jsonResponse(http.StatusCreated, struct {
 			OK bool  `json:"ok"`
 			ID int32 `json:"id"`
@@ -232,22 +249,22 @@ func (s *server) createCustomer(wr *writeRequest) (*customer.Response, error) {
 	})
 }
 
-func (s *server) getCustomer(r *http.Request, u *customer.User) (*customer.Response, error) {
+func (s *server) getCustomer(r *http.Request, u *customer.User) (*response, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.store.Customer(r.Context(), u.ClientID, id)
+	c, err := s.customers.Customer(r.Context(), u.ClientID, id)
 	if err != nil {
 		return nil, err
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && noneMatch(inm, c.ETag()) {
-		return &customer.Response{Status: http.StatusNotModified, ETag: c.ETag()}, nil
+		return &response{Reply: customer.Reply{Status: http.StatusNotModified, ETag: c.ETag()}}, nil
 	}
 	return s.customerResponse(r, c, http.StatusOK)
 }
 
-func (s *server) replaceCustomer(wr *writeRequest) (*customer.Response, error) {
+func (s *server) replaceCustomer(wr *writeRequest) (*response, error) {
 	id, err := pathID(wr.r)
 	if err != nil {
 		return nil, err
@@ -259,7 +276,7 @@ func (s *server) replaceCustomer(wr *writeRequest) (*customer.Response, error) {
 	return s.write(wr, &customer.Write{ID: id, Input: in, If: parseIfMatch(wr.r)}, s.renderOK(wr.r))
 }
 
-func (s *server) patchCustomer(wr *writeRequest) (*customer.Response, error) {
+func (s *server) patchCustomer(wr *writeRequest) (*response, error) {
 	id, err := pathID(wr.r)
 	if err != nil {
 		return nil, err
@@ -282,7 +299,7 @@ func (s *server) patchCustomer(wr *writeRequest) (*customer.Response, error) {
 }
 
 // closeCustomer closes the account and keeps it: a billing record is never erased.
-func (s *server) closeCustomer(wr *writeRequest) (*customer.Response, error) {
+func (s *server) closeCustomer(wr *writeRequest) (*response, error) {
 	id, err := pathID(wr.r)
 	if err != nil {
 		return nil, err
@@ -295,16 +312,16 @@ func (s *server) closeCustomer(wr *writeRequest) (*customer.Response, error) {
 	return s.write(wr, &customer.Write{ID: id, Change: change, If: parseIfMatch(wr.r)}, s.renderOK(wr.r))
 }
 
-func (s *server) renderOK(r *http.Request) func(*customer.Customer) (*customer.Response, error) {
-	return func(c *customer.Customer) (*customer.Response, error) { return s.customerResponse(r, c, http.StatusOK) }
+func (s *server) renderOK(r *http.Request) func(*customer.Customer) (*response, error) {
+	return func(c *customer.Customer) (*response, error) { return s.customerResponse(r, c, http.StatusOK) }
 }
 
-func (s *server) searchCustomers(r *http.Request, u *customer.User) (*customer.Response, error) {
+func (s *server) searchCustomers(r *http.Request, u *customer.User) (*response, error) {
 	q, err := parseSearch(r.URL.Query())
 	if err != nil {
 		return nil, err
 	}
-	page, err := s.store.SearchCustomers(r.Context(), u.ClientID, q)
+	page, err := s.customers.SearchCustomers(r.Context(), u.ClientID, q)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ type errorJSON struct {
 
 // errorResponse renders err as a response. A 500 keeps its cause out of the body: the
 // caller gets the request id, the log gets the cause.
-func (s *server) errorResponse(r *http.Request, err error) *customer.Response {
+func (s *server) errorResponse(r *http.Request, err error) *response {
 	var e *customer.Error
 	if !errors.As(err, &e) {
 		e = &customer.Error{Kind: customer.Internal, Err: err}
@@ -52,7 +52,7 @@ func (s *server) errorResponse(r *http.Request, err error) *customer.Response {
 		body.Message = http.StatusText(status)
 	}
 	b, _ := json.Marshal(body)
-	return &customer.Response{Status: status, Body: b}
+	return &response{Reply: customer.Reply{Status: status, Body: b}}
 }
 
 // writeError sends err as an error response, with the headers its status calls for.

@@ -146,8 +146,8 @@ func canonicalPaths(next http.Handler) http.Handler {
 }
 
 // requireAuth authenticates the request and, for writes, checks the user's role.
-func (s *server) requireAuth(write bool, next func(*http.Request, *customer.User) (*customer.Response, error)) handlerFunc {
-	return func(r *http.Request) (*customer.Response, error) {
+func (s *server) requireAuth(write bool, next func(*http.Request, *customer.User) (*response, error)) handlerFunc {
+	return func(r *http.Request) (*response, error) {
 		u, err := s.auth.authenticate(r)
 		if err != nil {
 			return nil, err

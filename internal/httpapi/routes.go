@@ -53,17 +53,17 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 			s.writeError(w, r, customer.Errorf(customer.MethodNotAllowed, "%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow))
 		}))
 	}
-	mux.Handle("/", s.handle(func(r *http.Request) (*customer.Response, error) {
+	mux.Handle("/", s.handle(func(r *http.Request) (*response, error) {
 		return nil, customer.Errorf(customer.NotFound, "no such resource: %s", r.URL.Path)
 	}))
 }
 
-func (s *server) healthz(*http.Request) (*customer.Response, error) {
+func (s *server) healthz(*http.Request) (*response, error) {
 	return jsonResponse(http.StatusOK, map[string]any{"ok": true, "status": "alive"})
 }
 
-func (s *server) readyz(r *http.Request) (*customer.Response, error) {
-	if err := s.store.Ping(r.Context()); err != nil {
+func (s *server) readyz(r *http.Request) (*response, error) {
+	if err := s.ping(r.Context()); err != nil {
 		return nil, err
 	}
 	return jsonResponse(http.StatusOK, map[string]any{"ok": true, "status": "ready"})

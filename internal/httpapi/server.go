@@ -1,6 +1,6 @@
 // Package httpapi serves the Customers API of the contract over HTTP: routing, credentials,
 // the wire format, errors, conditional requests and idempotent retries. It knows the store
-// only through customer.Store.
+// only through the roles of customer.Store it uses.
 package httpapi
 
 import (
@@ -31,12 +31,14 @@ type Config struct {
 
 // server holds the dependencies the handlers share.
 type server struct {
-	store   customer.Store
-	log     *slog.Logger
-	enc     encoder
-	baseURL string
-	auth    *authenticator
-	limits  *rateLimits
+	customers customer.Customers
+	keys      customer.Idempotency
+	ping      func(context.Context) error
+	log       *slog.Logger
+	enc       encoder
+	baseURL   string
+	auth      *authenticator
+	limits    *rateLimits
 }
 
 // New returns the HTTP handler of the whole API.
@@ -48,12 +50,14 @@ func New(cfg Config) http.Handler {
 		cfg.TimeFormat = TimeRFC3339
 	}
 	s := &server{
-		store:   cfg.Store,
-		log:     cfg.Logger,
-		enc:     encoder{layout: cfg.TimeFormat.layout()},
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		auth:    newAuthenticator(cfg.Store),
-		limits:  newRateLimits(cfg.RateLimit),
+		customers: cfg.Store,
+		keys:      cfg.Store,
+		ping:      cfg.Store.Ping,
+		log:       cfg.Logger,
+		enc:       encoder{layout: cfg.TimeFormat.layout()},
+		baseURL:   strings.TrimRight(cfg.BaseURL, "/"),
+		auth:      newAuthenticator(cfg.Store),
+		limits:    newRateLimits(cfg.RateLimit),
 	}
 	mux := http.NewServeMux()
 	s.addRoutes(mux)
@@ -62,7 +66,7 @@ func New(cfg Config) http.Handler {
 
 // PurgeIdempotencyKeys deletes expired idempotency keys every interval until ctx ends, so
 // that no scheduler outside custd is needed.
-func PurgeIdempotencyKeys(ctx context.Context, store customer.Store, log *slog.Logger, interval time.Duration) {
+func PurgeIdempotencyKeys(ctx context.Context, store customer.Idempotency, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -80,9 +84,17 @@ func PurgeIdempotencyKeys(ctx context.Context, store customer.Store, log *slog.L
 	}
 }
 
+// response is what a handler answers. Its Reply (status, entity tag, location, body) is
+// what an idempotency key keeps for a retry; the rest is how this answer was made.
+type response struct {
+	customer.Reply
+	Replayed bool // a stored reply sent again for a retry
+	Recorded bool // already stored under its idempotency key, in the write's transaction
+}
+
 // handlerFunc is an API handler: it returns the response to send, or an error that the
 // adapter turns into the error body.
-type handlerFunc func(r *http.Request) (*customer.Response, error)
+type handlerFunc func(r *http.Request) (*response, error)
 
 // handle adapts a handlerFunc to http.Handler.
 func (s *server) handle(h handlerFunc) http.Handler {
@@ -97,7 +109,7 @@ func (s *server) handle(h handlerFunc) http.Handler {
 }
 
 // writeResponse sends a response with the content type the request prefers.
-func (s *server) writeResponse(w http.ResponseWriter, r *http.Request, resp *customer.Response) {
+func (s *server) writeResponse(w http.ResponseWriter, r *http.Request, resp *response) {
 	h := w.Header()
 	if resp.ETag != "" {
 		h.Set("ETag", resp.ETag)
@@ -118,12 +130,12 @@ func (s *server) writeResponse(w http.ResponseWriter, r *http.Request, resp *cus
 }
 
 // jsonResponse encodes v as the body of a response with the given status.
-func jsonResponse(status int, v any) (*customer.Response, error) {
+func jsonResponse(status int, v any) (*response, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return &customer.Response{Status: status, Body: b}, nil
+	return &response{Reply: customer.Reply{Status: status, Body: b}}, nil
 }
 
 // contentType is text/json when the request's Accept prefers it, else application/json.

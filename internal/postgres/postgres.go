@@ -153,14 +153,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return err
 }
 
-const selectCustomer = `SELECT c.customer_id, c.client_id, c.version, c.doc FROM customers c`
-
 // Customer returns one customer of the client. Errors: NotFound, Unavailable.
 func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
 	var c *customer.Customer
 	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
 		var err error
-		c, err = scanCustomer(conn.QueryRow(ctx, selectCustomer+` WHERE c.client_id = $1 AND c.customer_id = $2`, client, id))
+		c, err = sqlquery.ScanCustomer(conn.QueryRow(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = $1 AND c.customer_id = $2`, client, id))
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -170,18 +168,6 @@ func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer
 }
 
 func notFound(id int32) error { return customer.Errorf(customer.NotFound, "customer %d not found", id) }
-
-func scanCustomer(r pgx.Row) (*customer.Customer, error) {
-	var (
-		id           int32
-		client, vers int64
-		doc          []byte
-	)
-	if err := r.Scan(&id, &client, &vers, &doc); err != nil {
-		return nil, err
-	}
-	return customer.FromDocument(id, client, vers, doc)
-}
 
 // SearchCustomers returns one page of the client's customers matching q. Errors:
 // Unavailable.
@@ -199,13 +185,13 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 	args = append([]any{pgx.QueryExecModeExec}, args...)
 	var found []*customer.Customer
 	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
-		rows, err := conn.Query(ctx, selectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
+		rows, err := conn.Query(ctx, sqlquery.SelectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			c, err := scanCustomer(rows)
+			c, err := sqlquery.ScanCustomer(rows)
 			if err != nil {
 				return err
 			}
@@ -276,13 +262,13 @@ func (dialect) Substring(field sqlquery.TextField, s string, arg func(any) strin
 		cols = []string{"company_fold", "person_fold"}
 	}
 	conds := make([]string, len(cols))
-	if customer.ShortSubstring(s) {
+	if sqlquery.ShortSubstring(s) {
 		p := arg(s)
 		for i, c := range cols {
 			conds[i] = "strpos(c." + c + ", " + p + ") > 0"
 		}
 	} else {
-		p := arg(customer.LikePattern(s)) // LIKE's default escape is '\', as LikePattern uses
+		p := arg(sqlquery.LikePattern(s)) // LIKE's default escape is '\', as LikePattern uses
 		for i, c := range cols {
 			conds[i] = "c." + c + " LIKE " + p
 		}
@@ -313,8 +299,8 @@ func (s *Store) WriteCustomer(ctx context.Context, w *customer.Write) (*customer
 // cannot both insert: the second's INSERT waits for the first's transaction and then finds
 // the row. It then reads the row FOR UPDATE, so that of two requests taking over an
 // expired or abandoned claim only the first does, and the second sees the fresh claim.
-func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey) (*customer.Response, error) {
-	var replay *customer.Response
+func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey) (*customer.Reply, error) {
+	var replay *customer.Reply
 	err := s.inTx(ctx, func(t pgx.Tx) error {
 		replay = nil
 		// A key released or purged between the INSERT and the SELECT is free again: claim
@@ -329,7 +315,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey)
 			var (
 				rec    customer.IdempotencyRecord
 				status *int32
-				r      customer.Response
+				r      customer.Reply
 			)
 			err = t.QueryRow(ctx, `SELECT fingerprint, created_at, status, etag, location, body FROM idempotency_keys
 				WHERE user_id = $1 AND key = $2 FOR UPDATE`, k.User, k.Key).Scan(&rec.Fingerprint, &rec.ClaimedAt, &status, &r.ETag, &r.Location, &r.Body)
@@ -341,7 +327,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey)
 			}
 			if status != nil {
 				r.Status = int(*status)
-				rec.Response = &r
+				rec.Reply = &r
 			}
 			var take bool
 			if replay, take, err = rec.Resolve(k, now); !take {
@@ -357,7 +343,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey)
 }
 
 // FinishIdempotent records r as the response of k. Errors: Unavailable.
-func (s *Store) FinishIdempotent(ctx context.Context, k *customer.IdempotencyKey, r *customer.Response) error {
+func (s *Store) FinishIdempotent(ctx context.Context, k *customer.IdempotencyKey, r *customer.Reply) error {
 	return s.withConn(ctx, func(c *pgxpool.Conn) error { return completeIdempotent(ctx, c, k, r) })
 }
 
@@ -385,11 +371,11 @@ func (s *Store) PurgeIdempotency(ctx context.Context, before time.Time) (int64, 
 // CreateClient adds a client. Errors: Invalid, Conflict (the code is taken, in any letter
 // case), Unavailable.
 func (s *Store) CreateClient(ctx context.Context, code, name string) (*customer.Client, error) {
-	if err := customer.ValidateClient(code, name); err != nil {
+	c, err := customer.NewClient(code, name)
+	if err != nil {
 		return nil, err
 	}
-	c := &customer.Client{Code: code, Name: name, CreatedAt: customer.Now()}
-	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
+	err = s.withConn(ctx, func(conn *pgxpool.Conn) error {
 		var err error
 		c.ID, err = insertClient(ctx, conn, c)
 		return err
@@ -485,35 +471,39 @@ func (s *Store) UserByLogin(ctx context.Context, clientCode, username string) (*
 func (s *Store) Bootstrap(ctx context.Context, clientName string, newUser func() (*customer.NewUser, error)) (bool, error) {
 	created := false
 	err := s.inTx(ctx, func(t pgx.Tx) error {
-		created = false
 		if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockBootstrap); err != nil {
 			return err
 		}
-		// READ COMMITTED: this statement's snapshot is taken after the lock was granted,
-		// so it sees the user that a process holding the lock before us created.
-		var users bool
-		if err := t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&users); err != nil || users {
-			return err
-		}
-		nu, err := newUser()
-		if err != nil {
-			return err
-		}
-		if err := nu.Validate(); err != nil {
-			return err
-		}
-		var exists bool
-		if err := t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM clients WHERE code_fold = $1)`, customer.Fold(nu.ClientCode)).Scan(&exists); err != nil {
-			return err
-		}
-		if !exists {
-			if _, err := insertClient(ctx, t, &customer.Client{Code: nu.ClientCode, Name: clientName, CreatedAt: customer.Now()}); err != nil {
-				return err
-			}
-		}
-		_, err = insertUser(ctx, t, nu)
-		created = err == nil
+		// READ COMMITTED: the statements after the lock was granted see the user that a
+		// process holding the lock before us created.
+		var err error
+		created, err = customer.Bootstrap(ctx, &tx{t}, clientName, newUser)
 		return err
 	})
 	return created && err == nil, err
+}
+
+// AnyUser reports whether there is a user.
+func (t *tx) AnyUser(ctx context.Context) (bool, error) {
+	var users bool
+	err := t.t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&users)
+	return users, err
+}
+
+// ClientExists reports whether a client has the code, ignoring letter case.
+func (t *tx) ClientExists(ctx context.Context, code string) (bool, error) {
+	var exists bool
+	err := t.t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM clients WHERE code_fold = $1)`, customer.Fold(code)).Scan(&exists)
+	return exists, err
+}
+
+// InsertClient stores a new client and sets its ID.
+func (t *tx) InsertClient(ctx context.Context, c *customer.Client) (err error) {
+	c.ID, err = insertClient(ctx, t.t, c)
+	return err
+}
+
+// InsertUser stores a new user of an existing client.
+func (t *tx) InsertUser(ctx context.Context, nu *customer.NewUser) (*customer.User, error) {
+	return insertUser(ctx, t.t, nu)
 }

@@ -151,10 +151,10 @@ func TestTwoProcesses(t *testing.T) {
 		if _, err := b.BeginIdempotent(ctx, k); !customer.IsKind(err, customer.Conflict) {
 			t.Fatalf("second claim while the first runs: %v, want Conflict", err)
 		}
-		c, err := a.WriteCustomer(ctx, &customer.Write{Client: u.ClientID, User: u.ID, Input: &customer.Writable{Status: customer.StatusOpen}, Key: k,
-			Render: func(c *customer.Customer) (*customer.Response, error) {
-				return &customer.Response{Status: 201, ETag: c.ETag(), Body: []byte("created")}, nil
-			}})
+		c, err := a.WriteCustomer(ctx, &customer.Write{Client: u.ClientID, User: u.ID, Input: &customer.Writable{Status: customer.StatusOpen},
+			Receipt: customer.Receipt[*customer.Customer]{Key: k, Render: func(c *customer.Customer) (*customer.Reply, error) {
+				return &customer.Reply{Status: 201, ETag: c.ETag(), Body: []byte("created")}, nil
+			}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -438,7 +438,7 @@ func TestSearchesUseIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 		where, order, args := sqlquery.Search(dialect{}, u.ClientID, q)
-		rows, err := tx.Query(ctx, "EXPLAIN "+selectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
+		rows, err := tx.Query(ctx, "EXPLAIN "+sqlquery.SelectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
 		if err != nil {
 			t.Fatal(err)
 		}

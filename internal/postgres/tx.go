@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/sqlquery"
 )
 
 var _ customer.Tx = (*tx)(nil)
@@ -41,7 +42,7 @@ type tx struct{ t pgx.Tx }
 
 // CustomerForUpdate returns a customer and locks its row. Errors: NotFound.
 func (t *tx) CustomerForUpdate(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
-	c, err := scanCustomer(t.t.QueryRow(ctx, selectCustomer+` WHERE c.client_id = $1 AND c.customer_id = $2 FOR UPDATE`, client, id))
+	c, err := sqlquery.ScanCustomer(t.t.QueryRow(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = $1 AND c.customer_id = $2 FOR UPDATE`, client, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound(id)
 	}
@@ -137,18 +138,11 @@ func customerColumns(c *customer.Customer) ([]any, error) {
 	}
 	text := c.SearchText()
 	return []any{
-		c.Version, nonEmpty(c.AccountNumber), nonEmpty(c.RegistrationCode), c.ParentCustomerID,
+		c.Version, sqlquery.NullIfEmpty(c.AccountNumber), sqlquery.NullIfEmpty(c.RegistrationCode), c.ParentCustomerID,
 		c.AgentID, c.SecondaryAgentID, c.SoldBy, c.CreatedBy, c.Finance.BillProfileID, string(c.Status), c.IsParent,
 		c.Suspended, millis(c.CreatedDate), millis(c.UpdatedDate), optMillis(c.ActivatedDate), optMillis(c.CloseDate),
 		text.Company, text.Person, text.Email, doc,
 	}, nil
-}
-
-func nonEmpty(s *string) any {
-	if s == nil || *s == "" {
-		return nil
-	}
-	return *s
 }
 
 // optMillis is millis of an optional time. The columns hold what SQLite's integer columns
@@ -177,11 +171,11 @@ func uniqueConflict(err error) error {
 
 // CompleteIdempotent records the response of a claimed key in this transaction, so that
 // it is stored if and only if the write is.
-func (t *tx) CompleteIdempotent(ctx context.Context, k *customer.IdempotencyKey, r *customer.Response) error {
+func (t *tx) CompleteIdempotent(ctx context.Context, k *customer.IdempotencyKey, r *customer.Reply) error {
 	return completeIdempotent(ctx, t.t, k, r)
 }
 
-func completeIdempotent(ctx context.Context, q querier, k *customer.IdempotencyKey, r *customer.Response) error {
+func completeIdempotent(ctx context.Context, q querier, k *customer.IdempotencyKey, r *customer.Reply) error {
 	_, err := q.Exec(ctx, `UPDATE idempotency_keys SET status = $1, etag = $2, location = $3, body = $4 WHERE user_id = $5 AND key = $6`,
 		r.Status, r.ETag, r.Location, r.Body, k.User, k.Key)
 	return err

@@ -70,7 +70,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
-	get, err := rdb.PrepareContext(ctx, selectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`)
+	get, err := rdb.PrepareContext(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`)
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
@@ -202,7 +202,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Customer returns one customer of the client.
 func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
 	row := s.get.QueryRowContext(ctx, client, id)
-	c, err := scanCustomer(row)
+	c, err := sqlquery.ScanCustomer(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
 	}
@@ -210,22 +210,6 @@ func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer
 		return nil, s.readErr(err)
 	}
 	return c, nil
-}
-
-const selectCustomer = `SELECT c.customer_id, c.client_id, c.version, c.doc FROM customers c`
-
-type scanner interface{ Scan(...any) error }
-
-func scanCustomer(r scanner) (*customer.Customer, error) {
-	var (
-		id           int32
-		client, vers int64
-		doc          []byte
-	)
-	if err := r.Scan(&id, &client, &vers, &doc); err != nil {
-		return nil, err
-	}
-	return customer.FromDocument(id, client, vers, doc)
 }
 
 // SearchCustomers returns one page of the client's customers matching q.
@@ -238,7 +222,7 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 	defer rows.Close()
 	var found []*customer.Customer
 	for rows.Next() {
-		c, err := scanCustomer(rows)
+		c, err := sqlquery.ScanCustomer(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +241,7 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 // id order, so the query stops reading as soon as the page is full, however common the
 // substring. Other searches look substrings up as conditions (see dialect.Substring).
 func searchSQL(client int64, q *customer.Query) (string, []any) {
-	long := func(s string) bool { return s != "" && !customer.ShortSubstring(s) }
+	long := func(s string) bool { return s != "" && !sqlquery.ShortSubstring(s) }
 	rest := *q
 	var field sqlquery.TextField
 	var s string
@@ -270,7 +254,7 @@ func searchSQL(client int64, q *customer.Query) (string, []any) {
 	}
 	if s == "" {
 		where, order, args := sqlquery.Search(dialect{}, client, q)
-		return selectCustomer + " WHERE " + where + " ORDER BY " + order + sqlquery.Limit(q), args
+		return sqlquery.SelectCustomer + " WHERE " + where + " ORDER BY " + order + sqlquery.Limit(q), args
 	}
 	where, _, args := sqlquery.Search(dialect{}, client, &rest)
 	dir := " ASC"
@@ -318,7 +302,7 @@ func (dialect) Order(col string, desc bool) string {
 // index; a shorter one cannot use it and is checked on each of the client's customers.
 func (dialect) Substring(field sqlquery.TextField, s string, arg func(any) string) string {
 	table, col := textIndex(field)
-	if customer.ShortSubstring(s) {
+	if sqlquery.ShortSubstring(s) {
 		return "instr(c." + col + ", " + arg(s) + ") > 0"
 	}
 	return "c.customer_id IN (SELECT rowid FROM " + table + " WHERE " + col + " GLOB " + arg(globPattern(s)) + ")"
@@ -352,15 +336,15 @@ func (s *Store) WriteCustomer(ctx context.Context, w *customer.Write) (*customer
 }
 
 // BeginIdempotent claims k, or returns the response stored under it.
-func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey) (*customer.Response, error) {
-	var replay *customer.Response
+func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey) (*customer.Reply, error) {
+	var replay *customer.Reply
 	err := s.writer.do(ctx, 0, func(t *tx) error {
 		now := time.Now()
 		var (
 			rec     customer.IdempotencyRecord
 			claimed int64
 			status  sql.NullInt64
-			r       customer.Response
+			r       customer.Reply
 		)
 		err := t.queryRow(`SELECT fingerprint, created_at, status, etag, location, body FROM idempotency_keys WHERE user_id = ? AND key = ?`,
 			k.User, k.Key).Scan(&rec.Fingerprint, &claimed, &status, &r.ETag, &r.Location, &r.Body)
@@ -375,7 +359,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey)
 		rec.ClaimedAt = time.UnixMilli(claimed)
 		if status.Valid {
 			r.Status = int(status.Int64)
-			rec.Response = &r
+			rec.Reply = &r
 		}
 		var take bool
 		if replay, take, err = rec.Resolve(k, now); !take {
@@ -389,7 +373,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey)
 }
 
 // FinishIdempotent records r as the response of k.
-func (s *Store) FinishIdempotent(ctx context.Context, k *customer.IdempotencyKey, r *customer.Response) error {
+func (s *Store) FinishIdempotent(ctx context.Context, k *customer.IdempotencyKey, r *customer.Reply) error {
 	return s.writer.do(ctx, 0, func(t *tx) error { return t.CompleteIdempotent(ctx, k, r) })
 }
 
@@ -401,26 +385,13 @@ func (s *Store) ReleaseIdempotent(ctx context.Context, k *customer.IdempotencyKe
 	})
 }
 
-// PurgeIdempotency deletes keys claimed before the given time.
-func (s *Store) PurgeIdempotency(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := s.writer.do(ctx, 0, func(t *tx) error {
-		res, err := t.exec(`DELETE FROM idempotency_keys WHERE created_at < ?`, before.UnixMilli())
-		if err == nil {
-			n, err = res.RowsAffected()
-		}
-		return err
-	})
-	return n, err
-}
-
 // CreateClient adds a client.
 func (s *Store) CreateClient(ctx context.Context, code, name string) (*customer.Client, error) {
-	if err := customer.ValidateClient(code, name); err != nil {
+	c, err := customer.NewClient(code, name)
+	if err != nil {
 		return nil, err
 	}
-	c := &customer.Client{Code: code, Name: name, CreatedAt: customer.Now()}
-	err := s.writer.do(ctx, 0, func(t *tx) error {
+	err = s.writer.do(ctx, 0, func(t *tx) error {
 		var err error
 		c.ID, err = t.insertClient(c)
 		return err
@@ -441,6 +412,19 @@ func (t *tx) insertClient(c *customer.Client) (int64, error) {
 		return 0, err
 	}
 	return res.LastInsertId()
+}
+
+// PurgeIdempotency deletes keys claimed before the given time.
+func (s *Store) PurgeIdempotency(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.writer.do(ctx, 0, func(t *tx) error {
+		res, err := t.exec(`DELETE FROM idempotency_keys WHERE created_at < ?`, before.UnixMilli())
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	return n, err
 }
 
 // CreateUser adds a user to an existing client.
@@ -496,35 +480,41 @@ func (s *Store) UserByLogin(ctx context.Context, clientCode, username string) (*
 	return &u, nil
 }
 
-// Bootstrap creates the client and user of nu when there is no user yet.
+// Bootstrap creates the client and user of nu when there is no user yet, on the single
+// writer, so that it runs alone.
 func (s *Store) Bootstrap(ctx context.Context, clientName string, newUser func() (*customer.NewUser, error)) (bool, error) {
 	created := false
 	err := s.writer.do(ctx, 0, func(t *tx) error {
-		var users int
-		if err := t.queryRow(`SELECT count(*) FROM users`).Scan(&users); err != nil || users > 0 {
-			return err
-		}
-		nu, err := newUser()
-		if err != nil {
-			return err
-		}
-		if err := nu.Validate(); err != nil {
-			return err
-		}
-		var exists int
-		if err := t.queryRow(`SELECT count(*) FROM clients WHERE code_fold = ?`, customer.Fold(nu.ClientCode)).Scan(&exists); err != nil {
-			return err
-		}
-		if exists == 0 {
-			if _, err := t.insertClient(&customer.Client{Code: nu.ClientCode, Name: clientName, CreatedAt: customer.Now()}); err != nil {
-				return err
-			}
-		}
-		_, err = t.insertUser(nu)
-		created = err == nil
+		var err error
+		created, err = customer.Bootstrap(ctx, t, clientName, newUser)
 		return err
 	})
 	return created, err
+}
+
+// AnyUser reports whether there is a user.
+func (t *tx) AnyUser(context.Context) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM (SELECT 1 FROM users LIMIT 1)`).Scan(&n)
+	return n > 0, err
+}
+
+// ClientExists reports whether a client has the code, ignoring letter case.
+func (t *tx) ClientExists(_ context.Context, code string) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM clients WHERE code_fold = ?`, customer.Fold(code)).Scan(&n)
+	return n > 0, err
+}
+
+// InsertClient stores a new client and sets its ID.
+func (t *tx) InsertClient(_ context.Context, c *customer.Client) (err error) {
+	c.ID, err = t.insertClient(c)
+	return err
+}
+
+// InsertUser stores a new user of an existing client.
+func (t *tx) InsertUser(_ context.Context, nu *customer.NewUser) (*customer.User, error) {
+	return t.insertUser(nu)
 }
 
 func isConstraint(err error, code int) bool {

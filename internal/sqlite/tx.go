@@ -11,6 +11,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/sqlquery"
 )
 
 var _ customer.Tx = (*tx)(nil)
@@ -78,7 +79,7 @@ func (t *tx) CustomerForUpdate(_ context.Context, client int64, id int32) (*cust
 			return c, nil
 		}
 	}
-	c, err := scanCustomer(t.queryRow(selectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`, client, id))
+	c, err := sqlquery.ScanCustomer(t.queryRow(sqlquery.SelectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`, client, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
 	}
@@ -225,7 +226,7 @@ var customerColumns = []string{
 func columnValues(c *customer.Customer) []any {
 	text := c.SearchText()
 	return []any{
-		c.Version, nonEmpty(c.AccountNumber), nonEmpty(c.RegistrationCode), id(c.ParentCustomerID), id(c.AgentID),
+		c.Version, sqlquery.NullIfEmpty(c.AccountNumber), sqlquery.NullIfEmpty(c.RegistrationCode), id(c.ParentCustomerID), id(c.AgentID),
 		id(c.SecondaryAgentID), id(c.SoldBy), int64(c.CreatedBy), id(c.Finance.BillProfileID), string(c.Status),
 		c.IsParent, c.Suspended, c.CreatedDate.UnixMilli(), c.UpdatedDate.UnixMilli(), millis(c.ActivatedDate),
 		millis(c.CloseDate), text.Company + "\n" + text.Person, text.Email,
@@ -237,13 +238,6 @@ func id(v *int32) any {
 		return nil
 	}
 	return int64(*v)
-}
-
-func nonEmpty(s *string) any {
-	if s == nil || *s == "" {
-		return nil
-	}
-	return *s
 }
 
 func millis(t *time.Time) any {
@@ -267,7 +261,7 @@ func uniqueConflict(err error) error {
 }
 
 // CompleteIdempotent stores the response of a claimed key.
-func (t *tx) CompleteIdempotent(_ context.Context, k *customer.IdempotencyKey, r *customer.Response) error {
+func (t *tx) CompleteIdempotent(_ context.Context, k *customer.IdempotencyKey, r *customer.Reply) error {
 	_, err := t.exec(`UPDATE idempotency_keys SET status = ?, etag = ?, location = ?, body = ? WHERE user_id = ? AND key = ?`,
 		r.Status, r.ETag, r.Location, r.Body, k.User, k.Key)
 	return err

@@ -1,5 +1,6 @@
-// Package sqlquery builds the SQL of a customer search for any SQL store, so that every
-// store filters and orders alike. Only the differences between SQL dialects (placeholders,
+// Package sqlquery holds the SQL that every SQL store shares: the query of a customer
+// search, so that every store filters and orders alike, and reading and writing the
+// customers table's common columns. Only the differences between SQL dialects (placeholders,
 // booleans, times and substring matching) are left to the store, through Dialect.
 package sqlquery
 
@@ -118,4 +119,43 @@ func in[T any](b *builder, col string, vs []T) {
 		ps[i] = b.arg(v)
 	}
 	b.cond(col + " IN (" + strings.Join(ps, ", ") + ")")
+}
+
+// ShortSubstring reports whether a substring search for s is too short for a trigram
+// index, and so is answered by reading the client's customers in order instead.
+func ShortSubstring(s string) bool { return len([]rune(s)) < 3 }
+
+// LikePattern returns a SQL LIKE pattern matching s anywhere, with '\' as escape.
+func LikePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// SelectCustomer starts every query that reads whole customers (the customers table
+// aliased as c); ScanCustomer reads one of its rows.
+const SelectCustomer = `SELECT c.customer_id, c.client_id, c.version, c.doc FROM customers c`
+
+// Scanner is a row of a query: *sql.Row, *sql.Rows, pgx.Row and pgx.Rows are.
+type Scanner interface{ Scan(dest ...any) error }
+
+// ScanCustomer reads a row of SelectCustomer.
+func ScanCustomer(r Scanner) (*customer.Customer, error) {
+	var (
+		id           int32
+		client, vers int64
+		doc          []byte
+	)
+	if err := r.Scan(&id, &client, &vers, &doc); err != nil {
+		return nil, err
+	}
+	return customer.FromDocument(id, client, vers, doc)
+}
+
+// NullIfEmpty is the column value of an optional text whose unique index must ignore
+// empty values: NULL for null and for "".
+func NullIfEmpty(s *string) any {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return *s
 }

@@ -21,7 +21,7 @@ func testIdempotency(t *testing.T, f *fixture) {
 	if r, err := f.s.BeginIdempotent(f.ctx, &customer.IdempotencyKey{User: f.other.ID, Key: "key-1", Fingerprint: "fp-9"}); r != nil || err != nil {
 		t.Fatalf("same key, other user: %v %v", r, err)
 	}
-	want := &customer.Response{Status: 404, Body: []byte(`{"ok":false}`)}
+	want := &customer.Reply{Status: 404, Body: []byte(`{"ok":false}`)}
 	if err := f.s.FinishIdempotent(f.ctx, k, want); err != nil {
 		t.Fatal(err)
 	}
@@ -62,17 +62,17 @@ func testIdempotentWrite(t *testing.T, f *fixture) {
 	if _, err := f.s.BeginIdempotent(f.ctx, k); err != nil {
 		t.Fatal(err)
 	}
-	render := func(c *customer.Customer) (*customer.Response, error) {
-		return &customer.Response{Status: 201, ETag: c.ETag(), Location: "/v1/Customers/x", Body: []byte(c.ETag())}, nil
+	render := func(c *customer.Customer) (*customer.Reply, error) {
+		return &customer.Reply{Status: 201, ETag: c.ETag(), Location: "/v1/Customers/x", Body: []byte(c.ETag())}, nil
 	}
 	bad := &customer.Writable{Status: customer.StatusOpen, AgentID: ptr(int32(0))}
-	_, err := f.s.WriteCustomer(f.ctx, &customer.Write{Client: f.acme.ClientID, User: f.acme.ID, Input: bad, Key: k, Render: render})
+	_, err := f.s.WriteCustomer(f.ctx, &customer.Write{Client: f.acme.ClientID, User: f.acme.ID, Input: bad, Receipt: customer.Receipt[*customer.Customer]{Key: k, Render: render}})
 	wantKind(t, err, customer.Invalid, "invalid idempotent write")
 	_, err = f.s.BeginIdempotent(f.ctx, k)
 	wantKind(t, err, customer.Conflict, "key of a failed write is still claimed, not finished")
 
 	c, err := f.s.WriteCustomer(f.ctx, &customer.Write{Client: f.acme.ClientID, User: f.acme.ID,
-		Input: &customer.Writable{Status: customer.StatusOpen}, Key: k, Render: render})
+		Input: &customer.Writable{Status: customer.StatusOpen}, Receipt: customer.Receipt[*customer.Customer]{Key: k, Render: render}})
 	if err != nil {
 		t.Fatal(err)
 	}

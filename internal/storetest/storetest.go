@@ -393,8 +393,7 @@ func testFailureAfterWriting(t *testing.T, f *fixture) {
 					errs[i] = err
 					return
 				}
-				w.Key = k
-				w.Render = func(*customer.Customer) (*customer.Response, error) { return nil, errors.New("cannot render") }
+				w.Receipt = customer.Receipt[*customer.Customer]{Key: k, Render: func(*customer.Customer) (*customer.Reply, error) { return nil, errors.New("cannot render") }}
 			}
 			_, errs[i] = f.s.WriteCustomer(f.ctx, w)
 		}()
