@@ -76,7 +76,17 @@ func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, erro
 // validated input, applying the server-maintained rules of the contract.
 func derive(ctx context.Context, tx Tx, cur *Customer, in *Writable, w *Write, now time.Time) (*Customer, error) {
 	next := &Customer{Writable: *in, ClientID: w.Client}
+	// Enumerated values are matched ignoring letter case and stored as the contract
+	// spells them.
 	next.Status, _ = ParseEnum(string(in.Status), Statuses)
+	if m := in.Finance.BillingMethod; m != nil {
+		bm, _ := ParseEnum(string(*m), BillingMethods)
+		next.Finance.BillingMethod = &bm
+	}
+	if c := in.Profile.Class; c != nil {
+		cl, _ := ParseEnum(string(*c), Classes)
+		next.Profile.Class = &cl
+	}
 	next.Fields = append([]CustomField(nil), in.Fields...)
 	if cur == nil {
 		next.CreatedBy = w.User

@@ -77,7 +77,11 @@ func (w *Writable) Validate(p *Problems, self int32, now time.Time) {
 	positive(p, "sold_by", w.SoldBy)
 	maxLen(p, "source", w.Source, MaxSource)
 	if _, ok := ParseEnum(string(w.Status), Statuses); !ok {
-		p.Add("status", "must be one of %s", EnumList(Statuses))
+		if Fold(string(w.Status)) == "all" {
+			p.Add("status", "ALL is only a search value; a customer's status must be one of %s", EnumList(Statuses))
+		} else {
+			p.Add("status", "must be one of %s", EnumList(Statuses))
+		}
 	}
 	w.AutoDebit.validate(p)
 	w.Finance.validate(p, w.Email)

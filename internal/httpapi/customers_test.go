@@ -138,7 +138,7 @@ func TestValidationListsEveryProblem(t *testing.T) {
 			"culture":"not a tag!","email":"a@b.com, nope"}`, map[string]string{
 			"account_number": "at most 25 characters (got 26)", "security_pin": "at most 50", "source": "at most 50",
 			"registration_code": "at most 20", "billing_address.middle_initial": "at most 5", "billing_address.postal_code": "at most 20",
-			"billing_address.country_code": "whole number from 0", "culture": "BCP 47", "email": `"nope"`}},
+			"billing_address.country_code": "at least 0", "culture": "BCP 47", "email": `"nope"`}},
 		{"rules", `{"secondary_agent_id":3,"status":"ALL","auto_debit":{"enabled":true},
 			"finance":{"billing_method":"EMAIL_ONLY","balance_limit":-1,"payment_terms_days":366,
 			"contract_start_date":"2024-02-01","contract_end_date":"2024-01-01"},

@@ -32,6 +32,30 @@ var readOnly = map[string][]string{
 	"finance":         {"amount_due", "amount_overdue", "balance", "due_date"},
 }
 
+// addressMembers are the members a body may set in an address.
+var addressMembers = []string{"first_name", "middle_initial", "last_name", "company_name", "line_1", "line_2", "city",
+	"state_or_province", "postal_code", "postal_code_extension", "country_code"}
+
+// writable lists the members a body may set, by the path of their object as in readOnly
+// ("fields" stands for each custom field). Together with readOnly they are the members of
+// the wire structs, as a test checks.
+var writable = map[string][]string{
+	"": {"billing_address", "service_address", "listing_address", "parent_customer_id", "account_number",
+		"activated_date", "agent_id", "secondary_agent_id", "close_date", "email", "is_parent", "registration_code",
+		"security_pin", "sold_by", "source", "status", "auto_debit", "finance", "profile", "fields", "suspended",
+		"suspended_date", "culture", "close_on_no_active_services"},
+	"billing_address": addressMembers,
+	"service_address": addressMembers,
+	"listing_address": addressMembers,
+	"auto_debit":      {"enabled", "day", "payment_account_id"},
+	"finance": {"balance_limit", "balance_limit_enabled", "bill_profile_id", "billing_method",
+		"collection_template_id", "contract_start_date", "contract_end_date", "cycle_date", "late_fees_enabled",
+		"payment_terms_days", "payment_fees_enabled", "tax_exempt_enabled", "tax_exempt_types",
+		"usage_file_enabled", "usage_file_format"},
+	"profile": {"class", "date_of_birth", "language", "tax_id"},
+	"fields":  {"field_id", "label", "value"},
+}
+
 // decoder reads a JSON customer member by member, recording every problem instead of
 // stopping at the first, so that one 400 lists them all.
 type decoder struct {
@@ -98,11 +122,12 @@ func jsonProblem(err error) string {
 	return err.Error()
 }
 
-// unknown records members that are neither known nor read-only.
-func (d *decoder) unknown(path string, members map[string]json.RawMessage, known ...string) {
+// unknown records the members of the object at path that are neither writable nor
+// read-only there; object is its key in writable and readOnly.
+func (d *decoder) unknown(path, object string, members map[string]json.RawMessage) {
 	names := make([]string, 0, len(members))
 	for name := range members {
-		if !slices.Contains(known, name) && !slices.Contains(readOnly[path], name) {
+		if !slices.Contains(writable[object], name) && !slices.Contains(readOnly[object], name) {
 			names = append(names, name)
 		}
 	}
@@ -120,10 +145,7 @@ func join(path, name string) string {
 }
 
 func (d *decoder) customer(m map[string]json.RawMessage, w *customer.Writable, mode bodyMode, self int32) {
-	d.unknown("", m, "billing_address", "service_address", "listing_address", "parent_customer_id", "account_number",
-		"activated_date", "agent_id", "secondary_agent_id", "close_date", "email", "is_parent", "registration_code",
-		"security_pin", "sold_by", "source", "status", "auto_debit", "finance", "profile", "fields", "suspended",
-		"suspended_date", "culture", "close_on_no_active_services")
+	d.unknown("", "", m)
 	if raw, ok := m["customer_id"]; ok && self != 0 && !isNull(raw) {
 		if id, ok := intValue(raw); !ok || id != int64(self) {
 			d.p.Add("customer_id", "must be omitted, null or equal to the id in the path (%d)", self)
@@ -132,27 +154,21 @@ func (d *decoder) customer(m map[string]json.RawMessage, w *customer.Writable, m
 	w.BillingAddress = d.address("billing_address", m["billing_address"])
 	w.ServiceAddress = d.address("service_address", m["service_address"])
 	w.ListingAddress = d.address("listing_address", m["listing_address"])
-	w.ParentCustomerID = d.int32("parent_customer_id", m["parent_customer_id"], 1, math.MaxInt32)
+	w.ParentCustomerID = d.int32("parent_customer_id", m["parent_customer_id"])
 	w.AccountNumber = d.string("account_number", m["account_number"])
 	w.ActivatedDate = d.time("activated_date", m["activated_date"])
-	w.AgentID = d.int32("agent_id", m["agent_id"], 1, math.MaxInt32)
-	w.SecondaryAgentID = d.int32("secondary_agent_id", m["secondary_agent_id"], 1, math.MaxInt32)
+	w.AgentID = d.int32("agent_id", m["agent_id"])
+	w.SecondaryAgentID = d.int32("secondary_agent_id", m["secondary_agent_id"])
 	w.CloseDate = d.time("close_date", m["close_date"])
 	w.Email = d.string("email", m["email"])
 	w.IsParent = d.bool("is_parent", m["is_parent"])
 	w.RegistrationCode = d.string("registration_code", m["registration_code"])
 	w.SecurityPIN = d.string("security_pin", m["security_pin"])
-	w.SoldBy = d.int32("sold_by", m["sold_by"], 1, math.MaxInt32)
+	w.SoldBy = d.int32("sold_by", m["sold_by"])
 	w.Source = d.string("source", m["source"])
 	if raw, ok := m["status"]; ok && !isNull(raw) {
-		if s := d.string("status", raw); s != nil {
-			if st, ok := customer.ParseEnum(*s, customer.Statuses); ok {
-				w.Status = st
-			} else if customer.Fold(*s) == "all" {
-				d.p.Add("status", "ALL is only a search value; a customer's status must be one of %s", customer.EnumList(customer.Statuses))
-			} else {
-				d.p.Add("status", "must be one of %s", customer.EnumList(customer.Statuses))
-			}
+		if st := enum[customer.Status](d, "status", raw); st != nil {
+			w.Status = *st
 		}
 	} else if mode == forReplace {
 		d.p.Add("status", "is required: a replace must state the status (one of %s)", customer.EnumList(customer.Statuses))
@@ -184,52 +200,40 @@ func (d *decoder) address(path string, raw json.RawMessage) *customer.Address {
 	if m == nil {
 		return nil
 	}
-	names := make([]string, 0, len(customer.AddressLimits)+1)
 	a := &customer.Address{}
 	for _, l := range customer.AddressLimits {
-		names = append(names, l.Name)
 		if s := d.string(join(path, l.Name), m[l.Name]); s != nil {
 			*l.Get(a) = *s
 		}
 	}
-	names = append(names, "country_code")
-	if c := d.int32(join(path, "country_code"), m["country_code"], 0, math.MaxInt32); c != nil {
+	if c := d.int32(join(path, "country_code"), m["country_code"]); c != nil {
 		a.CountryCode = *c
 	}
-	d.unknown(path, m, names...)
+	d.unknown(path, path, m)
 	return a
 }
 
 func (d *decoder) autoDebit(raw json.RawMessage, a *customer.AutoDebit) {
 	m := d.object("auto_debit", raw)
-	d.unknown("auto_debit", m, "enabled", "day", "payment_account_id")
+	d.unknown("auto_debit", "auto_debit", m)
 	a.Enabled = d.bool("auto_debit.enabled", m["enabled"])
-	a.Day = d.int32("auto_debit.day", m["day"], 1, 31)
-	a.PaymentAccountID = d.int32("auto_debit.payment_account_id", m["payment_account_id"], 1, math.MaxInt32)
+	a.Day = d.int32("auto_debit.day", m["day"])
+	a.PaymentAccountID = d.int32("auto_debit.payment_account_id", m["payment_account_id"])
 }
 
 func (d *decoder) finance(raw json.RawMessage, f *customer.Finance) {
 	m := d.object("finance", raw)
-	d.unknown("finance", m, "balance_limit", "balance_limit_enabled", "bill_profile_id", "billing_method",
-		"collection_template_id", "contract_start_date", "contract_end_date", "cycle_date", "late_fees_enabled",
-		"payment_terms_days", "payment_fees_enabled", "tax_exempt_enabled", "tax_exempt_types",
-		"usage_file_enabled", "usage_file_format")
+	d.unknown("finance", "finance", m)
 	f.BalanceLimit = d.money("finance.balance_limit", m["balance_limit"])
 	f.BalanceLimitEnabled = d.bool("finance.balance_limit_enabled", m["balance_limit_enabled"])
-	f.BillProfileID = d.int32("finance.bill_profile_id", m["bill_profile_id"], 1, math.MaxInt32)
-	if s := d.string("finance.billing_method", m["billing_method"]); s != nil {
-		if bm, ok := customer.ParseEnum(*s, customer.BillingMethods); ok {
-			f.BillingMethod = &bm
-		} else {
-			d.p.Add("finance.billing_method", "must be one of %s", customer.EnumList(customer.BillingMethods))
-		}
-	}
-	f.CollectionTemplateID = d.int32("finance.collection_template_id", m["collection_template_id"], 1, math.MaxInt32)
+	f.BillProfileID = d.int32("finance.bill_profile_id", m["bill_profile_id"])
+	f.BillingMethod = enum[customer.BillingMethod](d, "finance.billing_method", m["billing_method"])
+	f.CollectionTemplateID = d.int32("finance.collection_template_id", m["collection_template_id"])
 	f.ContractStartDate = d.time("finance.contract_start_date", m["contract_start_date"])
 	f.ContractEndDate = d.time("finance.contract_end_date", m["contract_end_date"])
 	f.CycleDate = d.time("finance.cycle_date", m["cycle_date"])
 	f.LateFeesEnabled = d.bool("finance.late_fees_enabled", m["late_fees_enabled"])
-	f.PaymentTermsDays = d.int32("finance.payment_terms_days", m["payment_terms_days"], 0, customer.MaxPaymentTermsDays)
+	f.PaymentTermsDays = d.int32("finance.payment_terms_days", m["payment_terms_days"])
 	f.PaymentFeesEnabled = d.bool("finance.payment_fees_enabled", m["payment_fees_enabled"])
 	f.TaxExemptEnabled = d.bool("finance.tax_exempt_enabled", m["tax_exempt_enabled"])
 	f.TaxExemptTypes = d.string("finance.tax_exempt_types", m["tax_exempt_types"])
@@ -239,14 +243,8 @@ func (d *decoder) finance(raw json.RawMessage, f *customer.Finance) {
 
 func (d *decoder) profile(raw json.RawMessage, p *customer.Profile) {
 	m := d.object("profile", raw)
-	d.unknown("profile", m, "class", "date_of_birth", "language", "tax_id")
-	if s := d.string("profile.class", m["class"]); s != nil {
-		if c, ok := customer.ParseEnum(*s, customer.Classes); ok {
-			p.Class = &c
-		} else {
-			d.p.Add("profile.class", "must be one of %s, or null", customer.EnumList(customer.Classes))
-		}
-	}
+	d.unknown("profile", "profile", m)
+	p.Class = enum[customer.Class](d, "profile.class", m["class"])
 	if s := d.string("profile.date_of_birth", m["date_of_birth"]); s != nil {
 		if t, ok := parseDate(*s); ok {
 			p.DateOfBirth = &t
@@ -277,9 +275,9 @@ func (d *decoder) customFields(raw json.RawMessage) []customer.CustomField {
 			}
 			continue
 		}
-		d.unknown(path, m, "field_id", "label", "value")
+		d.unknown(path, "fields", m)
 		var f customer.CustomField
-		if id := d.int32(path+".field_id", m["field_id"], 1, math.MaxInt32); id != nil {
+		if id := d.int32(path+".field_id", m["field_id"]); id != nil {
 			f.FieldID = *id
 		} else if _, given := m["field_id"]; !given || isNull(m["field_id"]) {
 			d.p.Add(path+".field_id", "is required")
@@ -339,16 +337,33 @@ func intValue(raw json.RawMessage) (int64, bool) {
 	return n, err == nil
 }
 
-func (d *decoder) int32(path string, raw json.RawMessage, lo, hi int64) *int32 {
+// int32 reads a whole number that fits the member's type; which values the member
+// allows is the domain's rule.
+func (d *decoder) int32(path string, raw json.RawMessage) *int32 {
 	if raw == nil || isNull(raw) {
 		return nil
 	}
 	n, ok := intValue(raw)
-	if !ok || n < lo || n > hi {
-		d.p.Add(path, "must be a whole number from %d to %d", lo, hi)
+	switch {
+	case !ok:
+		d.p.Add(path, "must be a whole number, written without a fraction or quotes")
+		return nil
+	case n < math.MinInt32 || n > math.MaxInt32:
+		d.p.Add(path, "must be a whole number from %d to %d", math.MinInt32, math.MaxInt32)
 		return nil
 	}
 	v := int32(n)
+	return &v
+}
+
+// enum reads the string of an enumerated member; which values it allows, and their
+// letter case, are the domain's rule.
+func enum[T ~string](d *decoder, path string, raw json.RawMessage) *T {
+	s := d.string(path, raw)
+	if s == nil {
+		return nil
+	}
+	v := T(*s)
 	return &v
 }
 

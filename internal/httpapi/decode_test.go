@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -84,4 +86,27 @@ func compact(t *testing.T, raw json.RawMessage) string {
 	}
 	out, _ := json.Marshal(v)
 	return string(out)
+}
+
+// TestDecodeKnowsTheWireMembers: the members a body may set plus the read-only ones are
+// exactly the members of each wire struct, so a member added to the wire form cannot be
+// forgotten by the decoder (it would refuse it as unknown) or the other way round.
+func TestDecodeKnowsTheWireMembers(t *testing.T) {
+	for object, wire := range map[string]any{
+		"": customerJSON{}, "billing_address": addressJSON{}, "service_address": addressJSON{},
+		"listing_address": addressJSON{}, "auto_debit": autoDebitJSON{}, "finance": financeJSON{},
+		"profile": profileJSON{}, "fields": customFieldJSON{},
+	} {
+		var members []string
+		typ := reflect.TypeOf(wire)
+		for i := range typ.NumField() {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			members = append(members, name)
+		}
+		slices.Sort(members)
+		known := slices.Sorted(slices.Values(append(slices.Clone(writable[object]), readOnly[object]...)))
+		if !slices.Equal(known, members) {
+			t.Errorf("object %q: the decoder knows %v, the wire struct has %v", object, known, members)
+		}
+	}
 }
