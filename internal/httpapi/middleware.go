@@ -27,8 +27,8 @@ func requestID(ctx context.Context) string {
 
 // middleware wraps the routes in what every request goes through, outermost first:
 // a request id, the request log, panic recovery, and case-insensitive resource paths.
-func (s *server) middleware(next http.Handler) http.Handler {
-	return s.withRequestID(s.logRequests(s.recoverPanics(canonicalPaths(next))))
+func (s *server) middleware(routes []route, next http.Handler) http.Handler {
+	return s.withRequestID(s.logRequests(s.recoverPanics(canonicalPaths(routes, next))))
 }
 
 // withRequestID gives each request an id, taken from a well-formed X-Request-Id header or
@@ -127,19 +127,38 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// canonicalPaths matches the resource segments of a path ignoring letter case, as the
-// contract requires: /V1/customers/7 is served as /v1/Customers/7.
-func canonicalPaths(next http.Handler) http.Handler {
+// canonicalPaths matches the literal segments of API paths ignoring letter case, as the
+// contract requires: /V1/customers/7/history is served as /v1/Customers/7/History. The
+// segments are those of the routes' patterns under /v1/.
+func canonicalPaths(routes []route, next http.Handler) http.Handler {
+	canonical := map[string]string{}
+	for _, rt := range routes {
+		if !strings.HasPrefix(rt.pattern, "/v1/") {
+			continue
+		}
+		for _, seg := range strings.Split(rt.pattern[1:], "/") {
+			if !strings.HasPrefix(seg, "{") {
+				canonical[strings.ToLower(seg)] = seg
+			}
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if len(p) >= 13 && strings.EqualFold(p[:13], "/v1/customers") && p[:13] != "/v1/Customers" &&
-			(len(p) == 13 || p[13] == '/') {
-			r2 := *r
-			u := *r.URL
-			u.Path = "/v1/Customers" + p[13:]
-			u.RawPath = ""
-			r2.URL = &u
-			r = &r2
+		if len(r.URL.Path) > 3 && strings.EqualFold(r.URL.Path[:4], "/v1/") {
+			segs := strings.Split(r.URL.Path[1:], "/")
+			changed := false
+			for i, seg := range segs {
+				if c, ok := canonical[strings.ToLower(seg)]; ok && c != seg {
+					segs[i], changed = c, true
+				}
+			}
+			if changed {
+				r2 := *r
+				u := *r.URL
+				u.Path = "/" + strings.Join(segs, "/")
+				u.RawPath = ""
+				r2.URL = &u
+				r = &r2
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

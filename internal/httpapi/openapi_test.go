@@ -251,7 +251,7 @@ func TestOpenAPISearchParameters(t *testing.T) {
 		got[param["name"].(string)] = d.object(append(strings.Split(strings.TrimPrefix(ref, "#/"), "/"), "schema")...)["type"] == "array"
 	}
 	want := map[string]bool{}
-	for name, repeatable := range searchParams {
+	for name, repeatable := range paramNames(customerParams(&customer.Query{})) {
 		want[name] = repeatable
 		want["search."+name] = repeatable
 	}

@@ -33,10 +33,10 @@ func (s *server) routes() []route {
 
 // addRoutes registers the routes, a 405 naming the allowed methods for every other
 // method on their paths, and a JSON 404 for every other path.
-func (s *server) addRoutes(mux *http.ServeMux) {
+func (s *server) addRoutes(mux *http.ServeMux, routes []route) {
 	allowed := map[string][]string{}
 	var patterns []string
-	for _, rt := range s.routes() {
+	for _, rt := range routes {
 		mux.Handle(rt.method+" "+rt.pattern, rt.handler)
 		if allowed[rt.pattern] == nil {
 			patterns = append(patterns, rt.pattern)

@@ -60,8 +60,9 @@ func New(cfg Config) http.Handler {
 		limits:    newRateLimits(cfg.RateLimit),
 	}
 	mux := http.NewServeMux()
-	s.addRoutes(mux)
-	return s.middleware(mux)
+	routes := s.routes()
+	s.addRoutes(mux, routes)
+	return s.middleware(routes, mux)
 }
 
 // PurgeIdempotencyKeys deletes expired idempotency keys every interval until ctx ends, so
