@@ -135,6 +135,57 @@ func (e ErrorOk) Valid() bool {
 	}
 }
 
+// Defines values for EventObjectType.
+const (
+	EventObjectTypeCustomer EventObjectType = "customer"
+)
+
+// Valid indicates whether the value is a known member of the EventObjectType enum.
+func (e EventObjectType) Valid() bool {
+	switch e {
+	case EventObjectTypeCustomer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventPageOk.
+const (
+	EventPageOkTrue EventPageOk = true
+)
+
+// Valid indicates whether the value is a known member of the EventPageOk enum.
+func (e EventPageOk) Valid() bool {
+	switch e {
+	case EventPageOkTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	CUSTOMERCLOSED  EventType = "CUSTOMER_CLOSED"
+	CUSTOMERCREATED EventType = "CUSTOMER_CREATED"
+	CUSTOMERUPDATED EventType = "CUSTOMER_UPDATED"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case CUSTOMERCLOSED:
+		return true
+	case CUSTOMERCREATED:
+		return true
+	case CUSTOMERUPDATED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthOk.
 const (
 	HealthOkTrue HealthOk = true
@@ -168,15 +219,60 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for HistoryPageOk.
+const (
+	HistoryPageOkTrue HistoryPageOk = true
+)
+
+// Valid indicates whether the value is a known member of the HistoryPageOk enum.
+func (e HistoryPageOk) Valid() bool {
+	switch e {
+	case HistoryPageOkTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LinkRel.
 const (
-	Self LinkRel = "self"
+	LinkRelCustomer LinkRel = "customer"
+	LinkRelSelf     LinkRel = "self"
 )
 
 // Valid indicates whether the value is a known member of the LinkRel enum.
 func (e LinkRel) Valid() bool {
 	switch e {
-	case Self:
+	case LinkRelCustomer:
+		return true
+	case LinkRelSelf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Operation.
+const (
+	CLOSE   Operation = "CLOSE"
+	CREATE  Operation = "CREATE"
+	IMPORT  Operation = "IMPORT"
+	PATCH   Operation = "PATCH"
+	REPLACE Operation = "REPLACE"
+)
+
+// Valid indicates whether the value is a known member of the Operation enum.
+func (e Operation) Valid() bool {
+	switch e {
+	case CLOSE:
+		return true
+	case CREATE:
+		return true
+	case IMPORT:
+		return true
+	case PATCH:
+		return true
+	case REPLACE:
 		return true
 	default:
 		return false
@@ -231,6 +327,42 @@ func (e Status) Valid() bool {
 	case StatusPENDING:
 		return true
 	case StatusPROSPECT:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HistorySort.
+const (
+	HistorySortMinusVersion HistorySort = "-version"
+	HistorySortVersion      HistorySort = "version"
+)
+
+// Valid indicates whether the value is a known member of the HistorySort enum.
+func (e HistorySort) Valid() bool {
+	switch e {
+	case HistorySortMinusVersion:
+		return true
+	case HistorySortVersion:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PrefixedHistorySort.
+const (
+	PrefixedHistorySortMinusVersion PrefixedHistorySort = "-version"
+	PrefixedHistorySortVersion      PrefixedHistorySort = "version"
+)
+
+// Valid indicates whether the value is a known member of the PrefixedHistorySort enum.
+func (e PrefixedHistorySort) Valid() bool {
+	switch e {
+	case PrefixedHistorySortMinusVersion:
+		return true
+	case PrefixedHistorySortVersion:
 		return true
 	default:
 		return false
@@ -522,6 +654,42 @@ func (e SearchCustomersParamsSearchSort) Valid() bool {
 	}
 }
 
+// Defines values for GetCustomerHistoryParamsSort.
+const (
+	GetCustomerHistoryParamsSortMinusVersion GetCustomerHistoryParamsSort = "-version"
+	GetCustomerHistoryParamsSortVersion      GetCustomerHistoryParamsSort = "version"
+)
+
+// Valid indicates whether the value is a known member of the GetCustomerHistoryParamsSort enum.
+func (e GetCustomerHistoryParamsSort) Valid() bool {
+	switch e {
+	case GetCustomerHistoryParamsSortMinusVersion:
+		return true
+	case GetCustomerHistoryParamsSortVersion:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCustomerHistoryParamsSearchSort.
+const (
+	GetCustomerHistoryParamsSearchSortMinusVersion GetCustomerHistoryParamsSearchSort = "-version"
+	GetCustomerHistoryParamsSearchSortVersion      GetCustomerHistoryParamsSearchSort = "version"
+)
+
+// Valid indicates whether the value is a known member of the GetCustomerHistoryParamsSearchSort enum.
+func (e GetCustomerHistoryParamsSearchSort) Valid() bool {
+	switch e {
+	case GetCustomerHistoryParamsSearchSortMinusVersion:
+		return true
+	case GetCustomerHistoryParamsSearchSortVersion:
+		return true
+	default:
+		return false
+	}
+}
+
 // Address A postal address. Text members that were not given are written as `""`, not null. Lengths count characters.
 type Address struct {
 	// AddressId Assigned by the server to the address slot (billing, service, listing): kept while the customer has an address in that slot.
@@ -587,6 +755,18 @@ type AutoDebitInput struct {
 
 // BillingMethod How bills reach the customer. `EMAIL_ONLY` and `BOTH` require a non-empty `email`. Requests may use any letter case.
 type BillingMethod string
+
+// Change One changed leaf of a write. `field` is written like an error path (`billing_address.city`, `finance.balance_limit`); a custom field is named by its `field_id`, not its position (`fields[3].value`). An address or custom field that appears or disappears is one item whose `from` or `to` is null and the other the whole object. `updated_date` is never listed; dates the rules set (`activated_date`, `close_date`, `suspended_date`) are.
+type Change struct {
+	// Field Examples: billing_address.city
+	Field string `json:"field"`
+
+	// From The value before the write, as a GET wrote it (null when absent).
+	From interface{} `json:"from"`
+
+	// To The value after the write, as a GET writes it (null when removed).
+	To interface{} `json:"to"`
+}
 
 // Class The kind of customer. Requests may use any letter case.
 type Class string
@@ -995,6 +1175,52 @@ type Error struct {
 // ErrorOk defines model for Error.Ok.
 type ErrorOk bool
 
+// Event One event of the change feed: one version of a customer.
+type Event struct {
+	// CreatedDate When the write was made: the customer's `updated_date` after it.
+	CreatedDate DateTime `json:"created_date"`
+	Data        struct {
+		Changes []Change `json:"changes"`
+
+		// Customer A customer account as the server writes it: every member is always present. In a search result the record has no `ok` and no `links`.
+		Customer Customer `json:"customer"`
+	} `json:"data"`
+
+	// EventId Increasing in the order of the feed.
+	EventId int64 `json:"event_id"`
+
+	// EventType `CUSTOMER_CLOSED` is a write that moved the status to `CLOSED` (by PUT, PATCH or DELETE); closing a closed customer again is `CUSTOMER_UPDATED`.
+	EventType EventType `json:"event_type"`
+
+	// ObjectId The customer's id.
+	ObjectId   int32           `json:"object_id"`
+	ObjectType EventObjectType `json:"object_type"`
+	Version    int64           `json:"version"`
+}
+
+// EventObjectType defines model for Event.ObjectType.
+type EventObjectType string
+
+// EventPage One page of the change feed.
+type EventPage struct {
+	// HasMore Whether more events follow this page now.
+	HasMore bool `json:"has_more"`
+
+	// NextAfter The `after` of the next request: the last `event_id` on this page, or the request's `after` when the page is empty.
+	NextAfter int64       `json:"next_after"`
+	Ok        EventPageOk `json:"ok"`
+
+	// RecordCount The number of records on this page.
+	RecordCount int32   `json:"record_count"`
+	Records     []Event `json:"records"`
+}
+
+// EventPageOk defines model for EventPage.Ok.
+type EventPageOk bool
+
+// EventType `CUSTOMER_CLOSED` is a write that moved the status to `CLOSED` (by PUT, PATCH or DELETE); closing a closed customer again is `CUSTOMER_UPDATED`.
+type EventType string
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	// Field A dotted path with `[i]` for array items (`billing_address.postal_code`, `fields[2].value`), a query parameter, `id` for the path, a header name, or `[i].op` for a JSON Patch operation.
@@ -1102,6 +1328,20 @@ type HealthOk bool
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
+// HistoryPage One page of a customer's history.
+type HistoryPage struct {
+	// HasMore Whether a later page has records.
+	HasMore bool          `json:"has_more"`
+	Ok      HistoryPageOk `json:"ok"`
+
+	// RecordCount The number of records on this page.
+	RecordCount int32     `json:"record_count"`
+	Records     []Version `json:"records"`
+}
+
+// HistoryPageOk defines model for HistoryPage.Ok.
+type HistoryPageOk bool
+
 // JSONPatch An RFC 6902 JSON Patch document: the operations, applied in order, all or none.
 type JSONPatch = []PatchOperation
 
@@ -1110,17 +1350,22 @@ type Link struct {
 	// Href Built from the request's `Host` and `X-Forwarded-Proto`, unless the server's `--base-url` fixes it.
 	//
 	// Examples: https://billing.example.com/v1/Customers/1
-	Href string  `json:"href"`
-	Rel  LinkRel `json:"rel"`
+	Href string `json:"href"`
+
+	// Rel `self`: this resource. `customer`: the customer now, on a past version of it.
+	Rel LinkRel `json:"rel"`
 }
 
-// LinkRel defines model for Link.Rel.
+// LinkRel `self`: this resource. `customer`: the customer now, on a past version of it.
 type LinkRel string
 
 // Money An exact decimal amount written as a JSON number: at most 4 decimal places, absolute value below 10^12, written without trailing zeros.
 //
 // Examples: 2500, 0.015
 type Money = json.Number
+
+// Operation The write that made a version: `CREATE` (POST), `REPLACE` (PUT), `PATCH`, `CLOSE` (DELETE) or `IMPORT` (`custd import`, and the first version of a customer stored before history was kept).
+type Operation string
 
 // PatchOperation One JSON Patch operation. `value` is required for `add`, `replace` and `test`; `from` for `move` and `copy`. Errors in an operation itself are named by its index (`[0].op`).
 type PatchOperation struct {
@@ -1170,8 +1415,61 @@ type SearchTime = string
 // Status The lifecycle state of the account. Requests may use any letter case; responses are upper case. `ALL` exists only as a search value.
 type Status string
 
+// Version One version of a customer: the write that made it and what it changed.
+type Version struct {
+	ChangedBy struct {
+		UserId int32 `json:"user_id"`
+
+		// Username `name@clientcode` of the user who wrote it.
+		//
+		// Examples: admin@demo
+		Username string `json:"username"`
+	} `json:"changed_by"`
+
+	// ChangedDate The customer's `updated_date` after the write.
+	ChangedDate DateTime `json:"changed_date"`
+
+	// Changes What the write changed; `[]` for a write that changed nothing. A first version lists every member that differs from what a POST of `{}` makes.
+	Changes    []Change `json:"changes"`
+	CustomerId int32    `json:"customer_id"`
+
+	// IdempotencyKey The `Idempotency-Key` the write was sent with, or null.
+	IdempotencyKey *string `json:"idempotency_key"`
+
+	// Operation The write that made a version: `CREATE` (POST), `REPLACE` (PUT), `PATCH`, `CLOSE` (DELETE) or `IMPORT` (`custd import`, and the first version of a customer stored before history was kept).
+	Operation Operation `json:"operation"`
+
+	// RequestId The `X-Request-Id` of the write; null for imports.
+	RequestId *string `json:"request_id"`
+
+	// Version The version this write made (`ETag` `"<customer_id>-<version>"`).
+	Version int64 `json:"version"`
+}
+
 // CustomerIdPath defines model for CustomerIdPath.
 type CustomerIdPath = int32
+
+// EventsAfter defines model for EventsAfter.
+type EventsAfter = int64
+
+// EventsCreatedDateEnd An inclusive bound of a search: a date-time in any form a request may use, or a bare date.
+//
+// Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
+type EventsCreatedDateEnd = SearchTime
+
+// EventsCreatedDateStart An inclusive bound of a search: a date-time in any form a request may use, or a bare date.
+//
+// Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
+type EventsCreatedDateStart = SearchTime
+
+// EventsEventType defines model for EventsEventType.
+type EventsEventType = []EventType
+
+// EventsObjectId defines model for EventsObjectId.
+type EventsObjectId = []int32
+
+// HistorySort defines model for HistorySort.
+type HistorySort string
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -1229,6 +1527,28 @@ type PrefixedCustomerId = []int32
 
 // PrefixedEmail defines model for PrefixedEmail.
 type PrefixedEmail = string
+
+// PrefixedEventsAfter defines model for PrefixedEventsAfter.
+type PrefixedEventsAfter = int64
+
+// PrefixedEventsCreatedDateEnd An inclusive bound of a search: a date-time in any form a request may use, or a bare date.
+//
+// Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
+type PrefixedEventsCreatedDateEnd = SearchTime
+
+// PrefixedEventsCreatedDateStart An inclusive bound of a search: a date-time in any form a request may use, or a bare date.
+//
+// Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
+type PrefixedEventsCreatedDateStart = SearchTime
+
+// PrefixedEventsEventType defines model for PrefixedEventsEventType.
+type PrefixedEventsEventType = []EventType
+
+// PrefixedEventsObjectId defines model for PrefixedEventsObjectId.
+type PrefixedEventsObjectId = []int32
+
+// PrefixedHistorySort defines model for PrefixedHistorySort.
+type PrefixedHistorySort string
 
 // PrefixedIsParent defines model for PrefixedIsParent.
 type PrefixedIsParent = bool
@@ -1357,6 +1677,9 @@ type SearchUpdatedDateEnd = SearchTime
 //
 // Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
 type SearchUpdatedDateStart = SearchTime
+
+// VersionPath defines model for VersionPath.
+type VersionPath = int64
 
 // XRequestId defines model for XRequestId.
 type XRequestId = string
@@ -1643,6 +1966,84 @@ type ReplaceCustomerParams struct {
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
 
+// GetCustomerHistoryParams defines parameters for GetCustomerHistory.
+type GetCustomerHistoryParams struct {
+	// Sort `-version` (the default) lists the newest version first, `version` the oldest first.
+	Sort *GetCustomerHistoryParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Page The page to return, from 1.
+	Page *SearchPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Records per page. Values above 500 are served as 500; below 1 is a 400.
+	PageSize *SearchPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// SearchSort The same as `sort`.
+	SearchSort *GetCustomerHistoryParamsSearchSort `form:"search.sort,omitempty" json:"search.sort,omitempty"`
+
+	// SearchPage The same as `page`.
+	SearchPage *PrefixedPage `form:"search.page,omitempty" json:"search.page,omitempty"`
+
+	// SearchPageSize The same as `page_size`.
+	SearchPageSize *PrefixedPageSize `form:"search.page_size,omitempty" json:"search.page_size,omitempty"`
+
+	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
+	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetCustomerHistoryParamsSort defines parameters for GetCustomerHistory.
+type GetCustomerHistoryParamsSort string
+
+// GetCustomerHistoryParamsSearchSort defines parameters for GetCustomerHistory.
+type GetCustomerHistoryParamsSearchSort string
+
+// GetCustomerVersionParams defines parameters for GetCustomerVersion.
+type GetCustomerVersionParams struct {
+	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
+	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// After Events after this `event_id`: the `next_after` of the previous page. 0, the default, starts from the first event.
+	After *EventsAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// PageSize Records per page. Values above 500 are served as 500; below 1 is a 400.
+	PageSize *SearchPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// ObjectId Events of the customer with this id. Repeat to match any of several.
+	ObjectId *EventsObjectId `form:"object_id,omitempty" json:"object_id,omitempty"`
+
+	// EventType Events of this type, in any letter case. Repeat to match any of several.
+	EventType *EventsEventType `form:"event_type,omitempty" json:"event_type,omitempty"`
+
+	// CreatedDateStart Events written at or after this instant (a bare date is midnight UTC).
+	CreatedDateStart *EventsCreatedDateStart `form:"created_date_start,omitempty" json:"created_date_start,omitempty"`
+
+	// CreatedDateEnd Events written at or before this instant (a bare date is the end of that day, UTC).
+	CreatedDateEnd *EventsCreatedDateEnd `form:"created_date_end,omitempty" json:"created_date_end,omitempty"`
+
+	// SearchAfter The same as `after`.
+	SearchAfter *PrefixedEventsAfter `form:"search.after,omitempty" json:"search.after,omitempty"`
+
+	// SearchPageSize The same as `page_size`.
+	SearchPageSize *PrefixedPageSize `form:"search.page_size,omitempty" json:"search.page_size,omitempty"`
+
+	// SearchObjectId The same as `object_id`.
+	SearchObjectId *PrefixedEventsObjectId `form:"search.object_id,omitempty" json:"search.object_id,omitempty"`
+
+	// SearchEventType The same as `event_type`.
+	SearchEventType *PrefixedEventsEventType `form:"search.event_type,omitempty" json:"search.event_type,omitempty"`
+
+	// SearchCreatedDateStart The same as `created_date_start`.
+	SearchCreatedDateStart *PrefixedEventsCreatedDateStart `form:"search.created_date_start,omitempty" json:"search.created_date_start,omitempty"`
+
+	// SearchCreatedDateEnd The same as `created_date_end`.
+	SearchCreatedDateEnd *PrefixedEventsCreatedDateEnd `form:"search.created_date_end,omitempty" json:"search.created_date_end,omitempty"`
+
+	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
+	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
+}
+
 // CreateCustomerJSONRequestBody defines body for CreateCustomer for application/json ContentType.
 type CreateCustomerJSONRequestBody = CustomerInput
 
@@ -1828,6 +2229,27 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/Customers/{id} (the `ReplaceCustomer` operationId).
 	ReplaceCustomer(ctx context.Context, id CustomerIdPath, params *ReplaceCustomerParams, body ReplaceCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCustomerHistory List a customer's versions
+	//
+	// Every version of the customer, newest first (`sort=version` for oldest first), kept forever: who made it, when, with which request and idempotency key, and what it changed, from what to what. Every successful write (create, replace, patch, close, import) made one, in the same transaction; an idempotent replay makes none. Paging as in search. Every role may read.
+	//
+	// Corresponds with GET /v1/Customers/{id}/History (the `GetCustomerHistory` operationId).
+	GetCustomerHistory(ctx context.Context, id CustomerIdPath, params *GetCustomerHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCustomerVersion Get a customer as it was
+	//
+	// The customer exactly as a GET returned it right after that version was written, with `ok`, `links` and the `ETag` of that version. A version not written (yet) is a 404.
+	//
+	// Corresponds with GET /v1/Customers/{id}/History/{version} (the `GetCustomerVersion` operationId).
+	GetCustomerVersion(ctx context.Context, id CustomerIdPath, version VersionPath, params *GetCustomerVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEvents Read the change feed
+	//
+	// The caller's client's events in ascending `event_id` order, one per customer version, from `after` on. Read it by paging with `after` set to the previous page's `next_after`, from 0, again and again: while any number of processes write, such a reader sees every event exactly once, in `event_id` order, and never an event that appears later with a smaller `event_id` than one it was given. An event is in the feed at most a few seconds after its write was acknowledged (on PostgreSQL the feed numbers events just after they commit; a reader is always given the events of the writes acknowledged before it asked). Events are kept as long as history: forever. Every role may read.
+	//
+	// Corresponds with GET /v1/Events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetReference This reference page
@@ -2053,6 +2475,57 @@ func (c *Client) ReplaceCustomerWithBody(ctx context.Context, id CustomerIdPath,
 // Corresponds with PUT /v1/Customers/{id} (the `ReplaceCustomer` operationId).
 func (c *Client) ReplaceCustomer(ctx context.Context, id CustomerIdPath, params *ReplaceCustomerParams, body ReplaceCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReplaceCustomerRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCustomerHistory List a customer's versions
+//
+// Every version of the customer, newest first (`sort=version` for oldest first), kept forever: who made it, when, with which request and idempotency key, and what it changed, from what to what. Every successful write (create, replace, patch, close, import) made one, in the same transaction; an idempotent replay makes none. Paging as in search. Every role may read.
+//
+// Corresponds with GET /v1/Customers/{id}/History (the `GetCustomerHistory` operationId).
+func (c *Client) GetCustomerHistory(ctx context.Context, id CustomerIdPath, params *GetCustomerHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomerHistoryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCustomerVersion Get a customer as it was
+//
+// The customer exactly as a GET returned it right after that version was written, with `ok`, `links` and the `ETag` of that version. A version not written (yet) is a 404.
+//
+// Corresponds with GET /v1/Customers/{id}/History/{version} (the `GetCustomerVersion` operationId).
+func (c *Client) GetCustomerVersion(ctx context.Context, id CustomerIdPath, version VersionPath, params *GetCustomerVersionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomerVersionRequest(c.Server, id, version, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEvents Read the change feed
+//
+// The caller's client's events in ascending `event_id` order, one per customer version, from `after` on. Read it by paging with `after` set to the previous page's `next_after`, from 0, again and again: while any number of processes write, such a reader sees every event exactly once, in `event_id` order, and never an event that appears later with a smaller `event_id` than one it was given. An event is in the feed at most a few seconds after its write was acknowledged (on PostgreSQL the feed numbers events just after they commit; a reader is always given the events of the writes acknowledged before it asked). Events are kept as long as history: forever. Every role may read.
+//
+// Corresponds with GET /v1/Events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3229,6 +3702,399 @@ func NewReplaceCustomerRequestWithBody(server string, id CustomerIdPath, params 
 	return req, nil
 }
 
+// NewGetCustomerHistoryRequest constructs an http.Request for the GetCustomerHistory method
+func NewGetCustomerHistoryRequest(server string, id CustomerIdPath, params *GetCustomerHistoryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int32"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/Customers/%s/History", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchSort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.sort", *params.SearchSort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchPage != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.page", *params.SearchPage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchPageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.page_size", *params.SearchPageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetCustomerVersionRequest constructs an http.Request for the GetCustomerVersion method
+func NewGetCustomerVersionRequest(server string, id CustomerIdPath, version VersionPath, params *GetCustomerVersionParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int32"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "version", version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/Customers/%s/History/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/Events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ObjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "object_id", *params.ObjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "event_type", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedDateStart != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_date_start", *params.CreatedDateStart, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedDateEnd != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_date_end", *params.CreatedDateEnd, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.after", *params.SearchAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchPageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.page_size", *params.SearchPageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchObjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.object_id", *params.SearchObjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchEventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.event_type", *params.SearchEventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchCreatedDateStart != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.created_date_start", *params.SearchCreatedDateStart, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchCreatedDateEnd != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.created_date_end", *params.SearchCreatedDateEnd, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -3389,6 +4255,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/Customers/{id} (the `ReplaceCustomer` operationId).
 	ReplaceCustomerWithResponse(ctx context.Context, id CustomerIdPath, params *ReplaceCustomerParams, body ReplaceCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceCustomerResponse, error)
+
+	// GetCustomerHistoryWithResponse List a customer's versions
+	//
+	// Every version of the customer, newest first (`sort=version` for oldest first), kept forever: who made it, when, with which request and idempotency key, and what it changed, from what to what. Every successful write (create, replace, patch, close, import) made one, in the same transaction; an idempotent replay makes none. Paging as in search. Every role may read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/Customers/{id}/History (the `GetCustomerHistory` operationId).
+	GetCustomerHistoryWithResponse(ctx context.Context, id CustomerIdPath, params *GetCustomerHistoryParams, reqEditors ...RequestEditorFn) (*GetCustomerHistoryResponse, error)
+
+	// GetCustomerVersionWithResponse Get a customer as it was
+	//
+	// The customer exactly as a GET returned it right after that version was written, with `ok`, `links` and the `ETag` of that version. A version not written (yet) is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/Customers/{id}/History/{version} (the `GetCustomerVersion` operationId).
+	GetCustomerVersionWithResponse(ctx context.Context, id CustomerIdPath, version VersionPath, params *GetCustomerVersionParams, reqEditors ...RequestEditorFn) (*GetCustomerVersionResponse, error)
+
+	// ListEventsWithResponse Read the change feed
+	//
+	// The caller's client's events in ascending `event_id` order, one per customer version, from `after` on. Read it by paging with `after` set to the previous page's `next_after`, from 0, again and again: while any number of processes write, such a reader sees every event exactly once, in `event_id` order, and never an event that appears later with a smaller `event_id` than one it was given. An event is in the feed at most a few seconds after its write was acknowledged (on PostgreSQL the feed numbers events just after they commit; a reader is always given the events of the writes acknowledged before it asked). Events are kept as long as history: forever. Every role may read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/Events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
 }
 
 // GetReferenceResponse200Headers the declared response headers of an HTTP 200 response for GetReference
@@ -4724,6 +5617,403 @@ func (r ReplaceCustomerResponse) ContentType() string {
 	return ""
 }
 
+// GetCustomerHistoryResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerHistory
+type GetCustomerHistoryResponse200Headers struct {
+	XRequestId string
+}
+
+// GetCustomerHistoryResponse400Headers the declared response headers of an HTTP 400 response for GetCustomerHistory
+type GetCustomerHistoryResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// GetCustomerHistoryResponse401Headers the declared response headers of an HTTP 401 response for GetCustomerHistory
+type GetCustomerHistoryResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetCustomerHistoryResponse404Headers the declared response headers of an HTTP 404 response for GetCustomerHistory
+type GetCustomerHistoryResponse404Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// GetCustomerHistoryResponse429Headers the declared response headers of an HTTP 429 response for GetCustomerHistory
+type GetCustomerHistoryResponse429Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+// GetCustomerHistoryResponse500Headers the declared response headers of an HTTP 500 response for GetCustomerHistory
+type GetCustomerHistoryResponse500Headers struct {
+	XRequestId string
+}
+
+// GetCustomerHistoryResponse503Headers the declared response headers of an HTTP 503 response for GetCustomerHistory
+type GetCustomerHistoryResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type GetCustomerHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HistoryPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomerHistoryResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCustomerHistoryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCustomerHistoryResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCustomerHistoryResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCustomerHistoryResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCustomerHistoryResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCustomerHistoryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomerHistoryResponse) GetJSON200() *HistoryPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCustomerHistoryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCustomerHistoryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCustomerHistoryResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetCustomerHistoryResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCustomerHistoryResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetCustomerHistoryResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomerHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomerHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomerHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomerHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCustomerVersionResponse200Headers the declared response headers of an HTTP 200 response for GetCustomerVersion
+type GetCustomerVersionResponse200Headers struct {
+	ETag       string
+	XRequestId string
+}
+
+// GetCustomerVersionResponse400Headers the declared response headers of an HTTP 400 response for GetCustomerVersion
+type GetCustomerVersionResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// GetCustomerVersionResponse401Headers the declared response headers of an HTTP 401 response for GetCustomerVersion
+type GetCustomerVersionResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetCustomerVersionResponse404Headers the declared response headers of an HTTP 404 response for GetCustomerVersion
+type GetCustomerVersionResponse404Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// GetCustomerVersionResponse429Headers the declared response headers of an HTTP 429 response for GetCustomerVersion
+type GetCustomerVersionResponse429Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+// GetCustomerVersionResponse500Headers the declared response headers of an HTTP 500 response for GetCustomerVersion
+type GetCustomerVersionResponse500Headers struct {
+	XRequestId string
+}
+
+// GetCustomerVersionResponse503Headers the declared response headers of an HTTP 503 response for GetCustomerVersion
+type GetCustomerVersionResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type GetCustomerVersionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomerVersionResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCustomerVersionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCustomerVersionResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCustomerVersionResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCustomerVersionResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCustomerVersionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCustomerVersionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomerVersionResponse) GetJSON200() *CustomerResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCustomerVersionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCustomerVersionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCustomerVersionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetCustomerVersionResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCustomerVersionResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetCustomerVersionResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomerVersionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomerVersionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomerVersionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomerVersionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListEventsResponse200Headers the declared response headers of an HTTP 200 response for ListEvents
+type ListEventsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListEventsResponse400Headers the declared response headers of an HTTP 400 response for ListEvents
+type ListEventsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// ListEventsResponse401Headers the declared response headers of an HTTP 401 response for ListEvents
+type ListEventsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListEventsResponse429Headers the declared response headers of an HTTP 429 response for ListEvents
+type ListEventsResponse429Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+// ListEventsResponse500Headers the declared response headers of an HTTP 500 response for ListEvents
+type ListEventsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListEventsResponse503Headers the declared response headers of an HTTP 503 response for ListEvents
+type ListEventsResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListEventsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListEventsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListEventsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *EventPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEventsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListEventsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListEventsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListEventsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListEventsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetReferenceWithResponse This reference page
 //
 // A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access.
@@ -4917,6 +6207,51 @@ func (c *ClientWithResponses) ReplaceCustomerWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseReplaceCustomerResponse(rsp)
+}
+
+// GetCustomerHistoryWithResponse List a customer's versions
+//
+// Every version of the customer, newest first (`sort=version` for oldest first), kept forever: who made it, when, with which request and idempotency key, and what it changed, from what to what. Every successful write (create, replace, patch, close, import) made one, in the same transaction; an idempotent replay makes none. Paging as in search. Every role may read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/Customers/{id}/History (the `GetCustomerHistory` operationId).
+func (c *ClientWithResponses) GetCustomerHistoryWithResponse(ctx context.Context, id CustomerIdPath, params *GetCustomerHistoryParams, reqEditors ...RequestEditorFn) (*GetCustomerHistoryResponse, error) {
+	rsp, err := c.GetCustomerHistory(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomerHistoryResponse(rsp)
+}
+
+// GetCustomerVersionWithResponse Get a customer as it was
+//
+// The customer exactly as a GET returned it right after that version was written, with `ok`, `links` and the `ETag` of that version. A version not written (yet) is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/Customers/{id}/History/{version} (the `GetCustomerVersion` operationId).
+func (c *ClientWithResponses) GetCustomerVersionWithResponse(ctx context.Context, id CustomerIdPath, version VersionPath, params *GetCustomerVersionParams, reqEditors ...RequestEditorFn) (*GetCustomerVersionResponse, error) {
+	rsp, err := c.GetCustomerVersion(ctx, id, version, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomerVersionResponse(rsp)
+}
+
+// ListEventsWithResponse Read the change feed
+//
+// The caller's client's events in ascending `event_id` order, one per customer version, from `after` on. Read it by paging with `after` set to the previous page's `next_after`, from 0, again and again: while any number of processes write, such a reader sees every event exactly once, in `event_id` order, and never an event that appears later with a smaller `event_id` than one it was given. An event is in the feed at most a few seconds after its write was acknowledged (on PostgreSQL the feed numbers events just after they commit; a reader is always given the events of the writes acknowledged before it asked). Events are kept as long as history: forever. Every role may read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/Events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
 }
 
 // ParseGetReferenceResponse parses an HTTP response from a GetReferenceWithResponse call
@@ -6789,6 +8124,577 @@ func ParseReplaceCustomerResponse(rsp *http.Response) (*ReplaceCustomerResponse,
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ReplaceCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCustomerHistoryResponse parses an HTTP response from a GetCustomerHistoryWithResponse call
+func ParseGetCustomerHistoryResponse(rsp *http.Response) (*GetCustomerHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomerHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HistoryPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 500:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 503:
+		// Content-type (text/json) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomerHistoryResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCustomerHistoryResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCustomerHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCustomerHistoryResponse404Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetCustomerHistoryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCustomerHistoryResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCustomerHistoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCustomerVersionResponse parses an HTTP response from a GetCustomerVersionWithResponse call
+func ParseGetCustomerVersionResponse(rsp *http.Response) (*GetCustomerVersionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomerVersionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 500:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 503:
+		// Content-type (text/json) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomerVersionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCustomerVersionResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCustomerVersionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCustomerVersionResponse404Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetCustomerVersionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCustomerVersionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCustomerVersionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 500:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 503:
+		// Content-type (text/json) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListEventsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

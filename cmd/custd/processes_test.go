@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,6 +217,141 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 		}
 	}
 
+	for _, p := range both {
+		p.stop(t)
+	}
+}
+
+// TestFeedAcrossProcessesOnPostgres: while writers write through two custd processes on
+// one PostgreSQL database, a reader paging the change feed with after=, alternately
+// through each process, sees every event exactly once, in event_id order, never an id
+// below one it was already given, and each customer's versions in order.
+func TestFeedAcrossProcessesOnPostgres(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	const pw = "shared admin password"
+	a := startProcess(t, db, pw)
+	b := startProcess(t, db, pw)
+	both := []*process{a, b}
+
+	const writers, writes = 8, 30
+	ids := make([]int, writers)
+	for w := range ids {
+		r := call(t, both[w%2].url, "admin@demo", pw, "POST", "/v1/Customers", `{}`)
+		var created struct{ ID int }
+		if json.Unmarshal(r.body, &created) != nil || created.ID == 0 {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		ids[w] = created.ID
+	}
+	var acknowledged sync.Map // event count per customer, by id
+	for _, id := range ids {
+		acknowledged.Store(id, 1)
+	}
+	count := func() (n int) {
+		acknowledged.Range(func(_, v any) bool { n += v.(int); return true })
+		return n
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range writes {
+				p := both[(w+n)%2]
+				if n%5 == 0 { // a new customer now and then
+					r := call(t, p.url, "admin@demo", pw, "POST", "/v1/Customers", `{"source":"feed"}`)
+					var created struct{ ID int }
+					if r.status != http.StatusCreated || json.Unmarshal(r.body, &created) != nil {
+						t.Errorf("create: %d %s", r.status, r.body)
+						return
+					}
+					acknowledged.Store(created.ID, 1)
+					continue
+				}
+				r := call(t, p.url, "admin@demo", pw, "PUT", fmt.Sprintf("/v1/Customers/%d", ids[w]), fmt.Sprintf(`{"status":"OPEN","source":"w%d"}`, n))
+				if r.status != http.StatusOK {
+					t.Errorf("PUT: %d %s", r.status, r.body)
+					return
+				}
+				mu.Lock()
+				v, _ := acknowledged.Load(ids[w])
+				acknowledged.Store(ids[w], v.(int)+1)
+				mu.Unlock()
+			}
+		}()
+	}
+	writing := make(chan struct{})
+	go func() { wg.Wait(); close(writing) }()
+
+	type event struct {
+		EventID  int64 `json:"event_id"`
+		ObjectID int   `json:"object_id"`
+		Version  int   `json:"version"`
+	}
+	var seen []event
+	after := int64(0)
+	read := func(p *process) {
+		r := call(t, p.url, "admin@demo", pw, "GET", fmt.Sprintf("/v1/Events?after=%d&page_size=17", after), "")
+		var page struct {
+			Records   []event `json:"records"`
+			NextAfter int64   `json:"next_after"`
+		}
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &page) != nil {
+			t.Fatalf("feed: %d %s", r.status, r.body)
+		}
+		for _, e := range page.Records {
+			if e.EventID <= after {
+				t.Fatalf("event %d given after event %d", e.EventID, after)
+			}
+			after = e.EventID
+			seen = append(seen, e)
+		}
+		if page.NextAfter != after {
+			t.Fatalf("next_after %d, last event %d", page.NextAfter, after)
+		}
+	}
+	for n := 0; ; n++ {
+		select {
+		case <-writing:
+		default:
+			read(both[n%2])
+			time.Sleep(2 * time.Millisecond)
+			continue
+		}
+		break
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	// Every acknowledged write is in the feed within seconds.
+	for deadline, n := time.Now().Add(10*time.Second), 0; len(seen) < count() && time.Now().Before(deadline); n++ {
+		read(both[n%2])
+	}
+	if len(seen) != count() {
+		t.Fatalf("the reader saw %d events for %d acknowledged writes", len(seen), count())
+	}
+	// A fresh reader from 0 is given exactly what this one saw, in the same order.
+	all := seen
+	seen, after = nil, 0
+	for len(seen) < len(all) {
+		before := len(seen)
+		read(a)
+		if len(seen) == before {
+			break
+		}
+	}
+	if !slices.Equal(seen, all) {
+		t.Fatalf("a second reader saw %d events, the first %d, or in another order", len(seen), len(all))
+	}
+	// Each customer's versions come in order, one event each.
+	last := map[int]int{}
+	for _, e := range all {
+		if e.Version != last[e.ObjectID]+1 {
+			t.Fatalf("customer %d: version %d after version %d", e.ObjectID, e.Version, last[e.ObjectID])
+		}
+		last[e.ObjectID] = e.Version
+	}
 	for _, p := range both {
 		p.stop(t)
 	}

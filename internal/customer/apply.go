@@ -15,8 +15,8 @@ const maxAncestors = 10_000
 
 // Apply performs w inside tx: it loads and locks the current customer, checks the
 // precondition, computes and validates the new state, enforces the rules that need stored
-// data (parents, uniqueness) and the server-maintained fields, writes, and records the
-// idempotent reply. Every store runs writes through Apply, so the rules live here once.
+// data (parents, uniqueness) and the server-maintained fields, writes, records the new
+// version in the history and the change feed, and records the idempotent reply. Every store runs writes through Apply, so the rules live here once.
 //
 // Errors: Invalid, NotFound, Conflict, PreconditionFailed, and the store's own.
 func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, error) {
@@ -59,11 +59,25 @@ func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, erro
 		return nil, err
 	}
 	if cur == nil {
-		err = tx.InsertCustomer(ctx, next)
+		if next.ID, err = tx.NextCustomerID(ctx); err != nil {
+			return nil, err
+		}
+	}
+	doc, err := next.Document()
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		err = tx.InsertCustomer(ctx, next, doc)
 	} else {
-		err = tx.UpdateCustomer(ctx, cur, next)
+		err = tx.UpdateCustomer(ctx, cur, next, doc)
 	}
 	if err != nil {
+		return nil, err
+	}
+	// The version is recorded in the write's transaction: an acknowledged write has its
+	// history and its event, and a write that is not has neither.
+	if err := tx.RecordVersion(ctx, newVersion(w, cur, next, doc)); err != nil {
 		return nil, err
 	}
 	if err := w.Receipt.Record(ctx, tx, next); err != nil {

@@ -11,6 +11,7 @@ import (
 // (Customers, Idempotency, Accounts).
 type Store interface {
 	Customers
+	History
 	Idempotency
 	Accounts
 	// Ping reports whether the store answers. Errors: Unavailable.
@@ -89,11 +90,18 @@ type Tx interface {
 	OwnerOf(ctx context.Context, client int64, field UniqueField, value string) (int32, error)
 	// NextAddressID returns a new, never used address id.
 	NextAddressID(ctx context.Context) (int32, error)
-	// InsertCustomer stores a new customer and sets its ID. Errors: Conflict.
-	InsertCustomer(ctx context.Context, c *Customer) error
+	// NextCustomerID returns the id of the customer about to be inserted: never used
+	// before by any client, or used only by a write that was rolled back.
+	NextCustomerID(ctx context.Context) (int32, error)
+	// InsertCustomer stores a new customer, whose Document is doc. Errors: Conflict.
+	InsertCustomer(ctx context.Context, c *Customer, doc []byte) error
 	// UpdateCustomer stores next, the new version of cur, which CustomerForUpdate returned
-	// in this transaction (a store may write only what differs). Errors: Conflict.
-	UpdateCustomer(ctx context.Context, cur, next *Customer) error
+	// in this transaction (a store may write only what differs), and whose Document is
+	// doc. Errors: Conflict.
+	UpdateCustomer(ctx context.Context, cur, next *Customer, doc []byte) error
+	// RecordVersion adds a version to the customer's history and its client's change
+	// feed.
+	RecordVersion(ctx context.Context, v *Version) error
 	ReplyRecorder
 }
 
@@ -119,6 +127,11 @@ type Write struct {
 	Change func(current *Customer) (*Writable, error)
 	// If is the If-Match precondition, or nil.
 	If *Precondition
+	// Operation is what history records the write as; when empty, OpCreate for a create
+	// and OpReplace otherwise.
+	Operation Operation
+	// Actor names the user and the request, for history.
+	Actor Actor
 	// Receipt records the reply the write is acknowledged with, in its own transaction.
 	Receipt Receipt[*Customer]
 }

@@ -77,8 +77,14 @@ func checkContract(t *testing.T, f httpapi.TimeFormat, req *http.Request, r *res
 	// Route the request as the server does: resource segments ignore letter case, and
 	// HEAD is answered wherever GET is (with GET's statuses and headers, no body).
 	route := req.Clone(context.Background())
-	if p := route.URL.Path; len(p) >= 13 && strings.EqualFold(p[:13], "/v1/customers") && (len(p) == 13 || p[13] == '/') {
-		route.URL.Path = "/v1/Customers" + p[13:]
+	if p := route.URL.Path; len(p) > 3 && strings.EqualFold(p[:4], "/v1/") {
+		segs := strings.Split(p[1:], "/")
+		for i, seg := range segs {
+			if lit, ok := c.literals()[strings.ToLower(seg)]; ok {
+				segs[i] = lit
+			}
+		}
+		route.URL.Path = "/" + strings.Join(segs, "/")
 		route.URL.RawPath = ""
 	}
 	head := req.Method == http.MethodHead
@@ -141,6 +147,19 @@ func checkContract(t *testing.T, f httpapi.TimeFormat, req *http.Request, r *res
 }
 
 // find returns the operation of req, as the router of the document finds it.
+// literals are the literal segments of the document's paths, by their lower case.
+func (c *contract) literals() map[string]string {
+	out := map[string]string{}
+	for path := range c.doc.Paths.Map() {
+		for _, seg := range strings.Split(strings.TrimPrefix(path, "/"), "/") {
+			if !strings.HasPrefix(seg, "{") {
+				out[strings.ToLower(seg)] = seg
+			}
+		}
+	}
+	return out
+}
+
 func (c *contract) find(req *http.Request) (*routers.Route, map[string]string, error) {
 	route, pathParams, err := c.router.FindRoute(req)
 	if err == nil && slices.Contains(slices.Collect(maps.Values(pathParams)), "") {

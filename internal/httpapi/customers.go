@@ -224,6 +224,7 @@ func (a *acknowledgement[T]) response(v T) (*response, error) {
 func (s *server) write(wr *writeRequest, w *customer.Write, render func(*customer.Customer) (*response, error)) (*response, error) {
 	ack := &acknowledgement[*customer.Customer]{key: wr.key, render: render}
 	w.Client, w.User, w.Receipt = wr.user.ClientID, wr.user.ID, ack.receipt()
+	w.Actor = customer.Actor{Username: wr.user.Username + "@" + wr.user.ClientCode, RequestID: requestID(wr.r.Context())}
 	c, err := s.customers.WriteCustomer(wr.r.Context(), w)
 	if err != nil {
 		return nil, err
@@ -236,7 +237,7 @@ func (s *server) createCustomer(wr *writeRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.write(wr, &customer.Write{Input: in}, func(c *customer.Customer) (*response, error) {
+	return s.write(wr, &customer.Write{Input: in, Operation: customer.OpCreate}, func(c *customer.Customer) (*response, error) {
 		resp, err := jsonResponse(http.StatusCreated, struct {
 			OK bool  `json:"ok"`
 			ID int32 `json:"id"`
@@ -273,7 +274,7 @@ func (s *server) replaceCustomer(wr *writeRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.write(wr, &customer.Write{ID: id, Input: in, If: parseIfMatch(wr.r)}, s.renderOK(wr.r))
+	return s.write(wr, &customer.Write{ID: id, Input: in, If: parseIfMatch(wr.r), Operation: customer.OpReplace}, s.renderOK(wr.r))
 }
 
 func (s *server) patchCustomer(wr *writeRequest) (*response, error) {
@@ -295,7 +296,7 @@ func (s *server) patchCustomer(wr *writeRequest) (*response, error) {
 		}
 		return decodeCustomer(doc, forReplace, id)
 	}
-	return s.write(wr, &customer.Write{ID: id, Change: change, If: parseIfMatch(wr.r)}, s.renderOK(wr.r))
+	return s.write(wr, &customer.Write{ID: id, Change: change, If: parseIfMatch(wr.r), Operation: customer.OpPatch}, s.renderOK(wr.r))
 }
 
 // closeCustomer closes the account and keeps it: a billing record is never erased.
@@ -309,7 +310,7 @@ func (s *server) closeCustomer(wr *writeRequest) (*response, error) {
 		w.Status = customer.StatusClosed
 		return &w, nil
 	}
-	return s.write(wr, &customer.Write{ID: id, Change: change, If: parseIfMatch(wr.r)}, s.renderOK(wr.r))
+	return s.write(wr, &customer.Write{ID: id, Change: change, If: parseIfMatch(wr.r), Operation: customer.OpClose}, s.renderOK(wr.r))
 }
 
 func (s *server) renderOK(r *http.Request) func(*customer.Customer) (*response, error) {

@@ -84,6 +84,18 @@ func idsParam(name string, dst *[]int32) param {
 	}}
 }
 
+// int64Param reads one whole number from min to max into *dst.
+func int64Param(name string, min, max int64, dst *int64) param {
+	return param{name, false, func(p *customer.Problems, vs []string) {
+		n, err := strconv.ParseInt(vs[0], 10, 64)
+		if err != nil || n < min || n > max {
+			p.Add(name, "must be a whole number from %d to %d (got %q)", min, max, vs[0])
+			return
+		}
+		*dst = n
+	}}
+}
+
 // stringsParam reads repeatable exact values into *dst.
 func stringsParam(name string, dst *[]string) param {
 	return param{name, true, func(_ *customer.Problems, vs []string) { *dst = append(*dst, vs...) }}

@@ -28,6 +28,10 @@ func (s *server) routes() []route {
 		{"PUT", "/v1/Customers/{id}", s.handle(s.requireAuth(true, s.writing(jsonBodies, s.replaceCustomer)))},
 		{"PATCH", "/v1/Customers/{id}", s.handle(s.requireAuth(true, s.writing(patchBodies, s.patchCustomer)))},
 		{"DELETE", "/v1/Customers/{id}", s.handle(s.requireAuth(true, s.writing(nil, s.closeCustomer)))},
+		{"GET", "/v1/Customers/{id}/History", s.handle(s.requireAuth(false, s.customerHistory))},
+		{"GET", "/v1/Customers/{id}/History/{version}", s.handle(s.requireAuth(false, s.customerVersion))},
+
+		{"GET", "/v1/Events", s.handle(s.requireAuth(false, s.events))},
 	}
 }
 

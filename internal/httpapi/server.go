@@ -32,6 +32,7 @@ type Config struct {
 // server holds the dependencies the handlers share.
 type server struct {
 	customers customer.Customers
+	history   customer.History
 	keys      customer.Idempotency
 	ping      func(context.Context) error
 	log       *slog.Logger
@@ -51,6 +52,7 @@ func New(cfg Config) http.Handler {
 	}
 	s := &server{
 		customers: cfg.Store,
+		history:   cfg.Store,
 		keys:      cfg.Store,
 		ping:      cfg.Store.Ping,
 		log:       cfg.Logger,

@@ -37,6 +37,7 @@ var migrations embed.FS
 const (
 	lockMigrate   int64 = 0x637573746400_01
 	lockBootstrap int64 = 0x637573746400_02
+	// lockSequencer (sequencer.go) is 0x637573746400_03.
 )
 
 // defaultMaxConns is the size of a process's connection pool unless the URL's
@@ -47,6 +48,11 @@ const defaultMaxConns = 16
 type Store struct {
 	pool   *pgxpool.Pool
 	closed atomic.Bool
+
+	// The change feed's sequencer loop (sequencer.go).
+	wakeup    chan struct{}
+	sequenced chan struct{} // closed when the loop has ended
+	stop      context.CancelFunc
 }
 
 // Open connects to the PostgreSQL database at url (postgres:// or postgresql://, with
@@ -75,7 +81,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool, wakeup: make(chan struct{}, 1), sequenced: make(chan struct{})}
+	var seqCtx context.Context
+	seqCtx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	go s.sequence(seqCtx)
+	return s, nil
 }
 
 // applyMigrations applies the pending migrations, each in its own transaction, under a
@@ -139,7 +149,11 @@ func applyMigrations(ctx context.Context, pool *pgxpool.Pool) error {
 // all; acknowledged writes are already committed. Calls after Close fail as Unavailable.
 // Closing again does nothing.
 func (s *Store) Close() error {
-	s.closed.Store(true)
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.stop()
+	<-s.sequenced
 	s.pool.Close()
 	return nil
 }
@@ -241,6 +255,8 @@ func (dialect) Bool(b bool) any { return b }
 // a bound with a finer fraction includes and excludes the same customers in both stores.
 func (dialect) Time(t time.Time) any { return millis(t) }
 
+func (dialect) Millis(col string) string { return "(extract(epoch FROM " + col + ") * 1000)::bigint" }
+
 // Order puts customers without a value first ascending and last descending, as SQLite
 // does. Every sort index is built with NULLS FIRST on each column, so a forward scan gives
 // exactly "ASC NULLS FIRST" and a backward scan "DESC NULLS LAST", for the key and the
@@ -289,6 +305,7 @@ func (s *Store) WriteCustomer(ctx context.Context, w *customer.Write) (*customer
 	if err != nil {
 		return nil, err
 	}
+	s.wake() // number the new version for the change feed
 	return out, nil
 }
 

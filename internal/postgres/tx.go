@@ -94,55 +94,55 @@ func (t *tx) NextAddressID(ctx context.Context) (int32, error) {
 	return id, err
 }
 
-// InsertCustomer stores a new customer with the next customer id. Errors: Conflict,
-// Invalid (text PostgreSQL cannot store).
-func (t *tx) InsertCustomer(ctx context.Context, c *customer.Customer) error {
-	if err := t.t.QueryRow(ctx, `SELECT nextval('customer_ids')::integer`).Scan(&c.ID); err != nil {
-		return err
-	}
-	args, err := customerColumns(c)
-	if err != nil {
-		return err
-	}
-	_, err = t.t.Exec(ctx, `INSERT INTO customers (version, account_number, registration_code, parent_customer_id,
+// NextCustomerID takes the next customer id from the sequence.
+func (t *tx) NextCustomerID(ctx context.Context) (id int32, err error) {
+	err = t.t.QueryRow(ctx, `SELECT nextval('customer_ids')::integer`).Scan(&id)
+	return id, err
+}
+
+// InsertCustomer stores a new customer. Errors: Conflict.
+func (t *tx) InsertCustomer(ctx context.Context, c *customer.Customer, doc []byte) error {
+	_, err := t.t.Exec(ctx, `INSERT INTO customers (version, account_number, registration_code, parent_customer_id,
 		agent_id, secondary_agent_id, sold_by, created_by, bill_profile_id, status, is_parent, suspended,
 		created_date, updated_date, activated_date, close_date, company_fold, person_fold, email_fold, doc,
 		client_id, customer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
-		append(args, c.ClientID, c.ID)...)
+		append(customerColumns(c, doc), c.ClientID, c.ID)...)
 	return uniqueConflict(err)
 }
 
 // UpdateCustomer stores a new version of a customer. Every column is written: a
 // PostgreSQL update writes a new row version with new entries in every index anyway,
 // since updated_date, which always changes, is indexed. Errors: Conflict.
-func (t *tx) UpdateCustomer(ctx context.Context, _, c *customer.Customer) error {
-	args, err := customerColumns(c)
-	if err != nil {
-		return err
-	}
-	_, err = t.t.Exec(ctx, `UPDATE customers SET version = $1, account_number = $2, registration_code = $3, parent_customer_id = $4,
+func (t *tx) UpdateCustomer(ctx context.Context, _, c *customer.Customer, doc []byte) error {
+	_, err := t.t.Exec(ctx, `UPDATE customers SET version = $1, account_number = $2, registration_code = $3, parent_customer_id = $4,
 		agent_id = $5, secondary_agent_id = $6, sold_by = $7, created_by = $8, bill_profile_id = $9, status = $10, is_parent = $11,
 		suspended = $12, created_date = $13, updated_date = $14, activated_date = $15, close_date = $16, company_fold = $17,
 		person_fold = $18, email_fold = $19, doc = $20 WHERE client_id = $21 AND customer_id = $22`,
-		append(args, c.ClientID, c.ID)...)
+		append(customerColumns(c, doc), c.ClientID, c.ID)...)
 	return uniqueConflict(err)
 }
 
 // customerColumns returns the column values of c, from version to doc, in table order.
 // The document is the same bytes the SQLite store keeps. (Text with a NUL character, which
 // a text column cannot hold, never gets here: customer validation refuses it.)
-func customerColumns(c *customer.Customer) ([]any, error) {
-	doc, err := c.Document()
-	if err != nil {
-		return nil, err
-	}
+func customerColumns(c *customer.Customer, doc []byte) []any {
 	text := c.SearchText()
 	return []any{
 		c.Version, sqlquery.NullIfEmpty(c.AccountNumber), sqlquery.NullIfEmpty(c.RegistrationCode), c.ParentCustomerID,
 		c.AgentID, c.SecondaryAgentID, c.SoldBy, c.CreatedBy, c.Finance.BillProfileID, string(c.Status), c.IsParent,
 		c.Suspended, millis(c.CreatedDate), millis(c.UpdatedDate), optMillis(c.ActivatedDate), optMillis(c.CloseDate),
 		text.Company, text.Person, text.Email, doc,
-	}, nil
+	}
+}
+
+// RecordVersion adds a version to the history without an event_id: the sequencer numbers
+// it once it has committed (see sequencer.go).
+func (t *tx) RecordVersion(ctx context.Context, v *customer.Version) error {
+	_, err := t.t.Exec(ctx, `INSERT INTO customer_versions (customer_id, version, client_id, operation, event_type,
+		changed_date, user_id, username, request_id, idempotency_key, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		v.CustomerID, v.Version, v.ClientID, string(v.Operation), string(v.EventType), millis(v.ChangedDate),
+		v.UserID, v.Username, sqlquery.NullIfZero(v.RequestID), sqlquery.NullIfZero(v.IdempotencyKey), v.Document)
+	return err
 }
 
 // optMillis is millis of an optional time. The columns hold what SQLite's integer columns

@@ -291,6 +291,8 @@ func (dialect) Bool(b bool) any { return b }
 
 func (dialect) Time(t time.Time) any { return t.UnixMilli() }
 
+func (dialect) Millis(col string) string { return col }
+
 func (dialect) Order(col string, desc bool) string {
 	if desc {
 		return col + " DESC" // SQLite's own order: NULL first ascending, last descending

@@ -141,18 +141,17 @@ func (t *tx) NextAddressID(context.Context) (int32, error) {
 	return a.next - 1, nil
 }
 
-// InsertCustomer stores a new customer with the next customer id. The single writer makes
-// max+1 safe, and ids of rolled-back writes were never seen by anyone.
-func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer) error {
-	if err := t.queryRow(`SELECT coalesce(max(customer_id), 0) + 1 FROM customers`).Scan(&c.ID); err != nil {
-		return err
-	}
-	doc, err := c.Document()
-	if err != nil {
-		return err
-	}
+// NextCustomerID returns the next customer id. The single writer makes max+1 safe, and ids
+// of rolled-back writes were never seen by anyone.
+func (t *tx) NextCustomerID(context.Context) (id int32, err error) {
+	err = t.queryRow(`SELECT coalesce(max(customer_id), 0) + 1 FROM customers`).Scan(&id)
+	return id, err
+}
+
+// InsertCustomer stores a new customer.
+func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer, doc []byte) error {
 	values := columnValues(c)
-	_, err = t.exec(`INSERT INTO customers (`+strings.Join(customerColumns, ", ")+`, doc, client_id, customer_id)
+	_, err := t.exec(`INSERT INTO customers (`+strings.Join(customerColumns, ", ")+`, doc, client_id, customer_id)
 		VALUES (`+strings.Repeat("?, ", len(customerColumns))+`?, ?, ?)`,
 		append(values, doc, c.ClientID, c.ID)...)
 	if err != nil {
@@ -181,11 +180,7 @@ var textIndexes = []struct {
 // UpdateCustomer stores a new version of a customer. It sets only the columns whose
 // values changed: SQLite rewrites the entries of every index on a column an UPDATE sets,
 // changed or not, and a customer has many indexes.
-func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer) error {
-	doc, err := next.Document()
-	if err != nil {
-		return err
-	}
+func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer, doc []byte) error {
 	var set strings.Builder
 	set.WriteString("UPDATE customers SET doc = ?")
 	args := []any{doc}
@@ -197,7 +192,7 @@ func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer) err
 		}
 	}
 	set.WriteString(" WHERE client_id = ? AND customer_id = ?")
-	if _, err = t.exec(set.String(), append(args, next.ClientID, next.ID)...); err != nil {
+	if _, err := t.exec(set.String(), append(args, next.ClientID, next.ID)...); err != nil {
 		return uniqueConflict(err)
 	}
 	for _, idx := range textIndexes {
@@ -258,6 +253,17 @@ func uniqueConflict(err error) error {
 		field = customer.UniqueRegistrationCode
 	}
 	return customer.Errorf(customer.Conflict, "%s is already used by another customer", field)
+}
+
+// RecordVersion adds a version to the history. Its event_id is the next rowid: the single
+// writer commits versions in the order it numbers them, so the feed never gains an event
+// below one a reader has seen.
+func (t *tx) RecordVersion(_ context.Context, v *customer.Version) error {
+	_, err := t.exec(`INSERT INTO customer_versions (client_id, customer_id, version, operation, event_type, changed_date,
+		user_id, username, request_id, idempotency_key, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ClientID, v.CustomerID, v.Version, string(v.Operation), string(v.EventType), v.ChangedDate.UnixMilli(),
+		v.UserID, v.Username, sqlquery.NullIfZero(v.RequestID), sqlquery.NullIfZero(v.IdempotencyKey), v.Document)
+	return err
 }
 
 // CompleteIdempotent stores the response of a claimed key.

@@ -19,6 +19,8 @@ type Dialect interface {
 	// Bool and Time convert a value to the column's representation.
 	Bool(bool) any
 	Time(time.Time) any
+	// Millis returns an expression reading a date-time column as Unix milliseconds.
+	Millis(column string) string
 	// Substring returns a condition that is true when the customer's text of the given
 	// field contains the folded substring s; it adds its parameters through arg.
 	Substring(field TextField, s string, arg func(any) string) string

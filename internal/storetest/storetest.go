@@ -46,6 +46,10 @@ func Run(t *testing.T, open Opener) {
 		{"ClientsAndUsers", testClientsAndUsers},
 		{"ConcurrentBootstrap", testConcurrentBootstrap},
 		{"SurvivesReopen", testSurvivesReopen},
+		{"History", testHistory},
+		{"HistoryOnlyForAcknowledgedWrites", testHistoryOnlyForAcknowledgedWrites},
+		{"FeedFilters", testFeedFilters},
+		{"FeedConcurrentWriters", testFeedConcurrentWriters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

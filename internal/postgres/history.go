@@ -1,0 +1,96 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/sqlquery"
+)
+
+// CustomerHistory returns one page of a customer's versions. Errors: NotFound,
+// Unavailable.
+func (s *Store) CustomerHistory(ctx context.Context, client int64, id int32, q *customer.HistoryQuery) (*customer.VersionPage, error) {
+	query, args := sqlquery.HistorySQL(dialect{}, client, id, q)
+	vs, err := s.versions(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		// Every customer has a version, so none means no such customer, unless the page
+		// is past the last one.
+		if _, err := s.Customer(ctx, client, id); err != nil {
+			return nil, err
+		}
+	}
+	return customer.PageOfVersions(vs, q.PageSize), nil
+}
+
+// CustomerVersion returns a customer as one of its versions stored it. Errors: NotFound,
+// Unavailable.
+func (s *Store) CustomerVersion(ctx context.Context, client int64, id int32, version int64) (*customer.Customer, error) {
+	query, args := sqlquery.VersionSQL(dialect{}, client, id, version)
+	var v *customer.Version
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		var err error
+		v, err = sqlquery.ScanVersion(c.QueryRow(ctx, query, args...))
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, customer.Errorf(customer.NotFound, "customer %d has no version %d", id, version)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v.Customer, nil
+}
+
+// Events returns the client's events after q.After (see sequencer.go for why they come
+// exactly once and in order). Versions of the client still waiting for their number are
+// numbered first, so a reader sees every write acknowledged before it asked. Errors:
+// Unavailable.
+func (s *Store) Events(ctx context.Context, client int64, q *customer.EventQuery) (*customer.VersionPage, error) {
+	var pending bool
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		return c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customer_versions WHERE event_id IS NULL AND client_id = $1)`, client).Scan(&pending)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for pending {
+		n, _, err := s.number(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		pending = n == sequencerBatch
+	}
+	query, args := sqlquery.EventsSQL(dialect{}, client, q)
+	vs, err := s.versions(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	return customer.PageOfVersions(vs, q.PageSize), nil
+}
+
+func (s *Store) versions(ctx context.Context, query string, args []any) ([]*customer.Version, error) {
+	var vs []*customer.Version
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		rows, err := c.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := sqlquery.ScanVersion(rows)
+			if err != nil {
+				return err
+			}
+			vs = append(vs, v)
+		}
+		return rows.Err()
+	})
+	return vs, err
+}

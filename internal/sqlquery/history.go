@@ -1,0 +1,102 @@
+package sqlquery
+
+import (
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+// selectVersions reads versions (customer_versions aliased as v) with the document of the
+// version before each (p), for telling what changed. changed_date is read as Unix
+// milliseconds in every store.
+func selectVersions(d Dialect) string {
+	return `SELECT v.event_id, v.client_id, v.customer_id, v.version, v.operation, v.event_type, ` +
+		d.Millis("v.changed_date") + `, v.user_id, v.username, v.request_id, v.idempotency_key, v.doc, p.doc
+		FROM customer_versions v
+		LEFT JOIN customer_versions p ON p.customer_id = v.customer_id AND p.version = v.version - 1`
+}
+
+// HistorySQL returns the query of one page of a customer's versions and its parameters.
+func HistorySQL(d Dialect, client int64, id int32, q *customer.HistoryQuery) (string, []any) {
+	b := &builder{d: d}
+	b.cond("v.client_id = " + b.arg(client))
+	b.cond("v.customer_id = " + b.arg(id))
+	order := " ORDER BY v.version DESC"
+	if q.Oldest {
+		order = " ORDER BY v.version"
+	}
+	return selectVersions(d) + " WHERE " + joinConds(b) + order +
+		" LIMIT " + strconv.Itoa(q.PageSize+1) + " OFFSET " + strconv.Itoa((q.Page-1)*q.PageSize), b.args
+}
+
+// VersionSQL returns the query of one version of a customer and its parameters.
+func VersionSQL(d Dialect, client int64, id int32, version int64) (string, []any) {
+	b := &builder{d: d}
+	b.cond("v.client_id = " + b.arg(client))
+	b.cond("v.customer_id = " + b.arg(id))
+	b.cond("v.version = " + b.arg(version))
+	return selectVersions(d) + " WHERE " + joinConds(b), b.args
+}
+
+// EventsSQL returns the query of a page of the client's change feed and its parameters.
+// Versions a store has not numbered yet (event_id NULL) are not in it.
+func EventsSQL(d Dialect, client int64, q *customer.EventQuery) (string, []any) {
+	b := &builder{d: d}
+	b.cond("v.client_id = " + b.arg(client))
+	b.cond("v.event_id > " + b.arg(q.After))
+	in(b, "v.customer_id", q.ObjectIDs)
+	types := make([]string, len(q.EventTypes))
+	for i, t := range q.EventTypes {
+		types[i] = string(t)
+	}
+	in(b, "v.event_type", types)
+	if q.Created.From != nil {
+		b.cond("v.changed_date >= " + b.arg(d.Time(*q.Created.From)))
+	}
+	if q.Created.To != nil {
+		b.cond("v.changed_date <= " + b.arg(d.Time(*q.Created.To)))
+	}
+	return selectVersions(d) + " WHERE " + joinConds(b) + " ORDER BY v.event_id LIMIT " + strconv.Itoa(q.PageSize+1), b.args
+}
+
+// ScanVersion reads a row of the queries above.
+func ScanVersion(r Scanner) (*customer.Version, error) {
+	var (
+		v                  customer.Version
+		eventID            sql.NullInt64
+		op, typ            string
+		changed            int64
+		requestID, idemKey sql.NullString
+		prev               []byte
+	)
+	if err := r.Scan(&eventID, &v.ClientID, &v.CustomerID, &v.Version, &op, &typ, &changed, &v.UserID, &v.Username,
+		&requestID, &idemKey, &v.Document, &prev); err != nil {
+		return nil, err
+	}
+	v.EventID, v.Operation, v.EventType = eventID.Int64, customer.Operation(op), customer.EventType(typ)
+	v.ChangedDate = time.UnixMilli(changed).UTC()
+	v.RequestID, v.IdempotencyKey = requestID.String, idemKey.String
+	var err error
+	if v.Customer, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version, v.Document); err != nil {
+		return nil, err
+	}
+	if prev != nil {
+		if v.Previous, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version-1, prev); err != nil {
+			return nil, err
+		}
+	}
+	return &v, nil
+}
+
+// NullIfZero is the column value of an optional text: NULL for "".
+func NullIfZero(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func joinConds(b *builder) string { return strings.Join(b.conds, " AND ") }
