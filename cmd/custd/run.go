@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/custd/custd/internal/httpapi"
 	"github.com/custd/custd/internal/postgres"
 	"github.com/custd/custd/internal/sqlite"
+	"github.com/custd/custd/internal/webhook"
 )
 
 const usage = `custd keeps the customer accounts of billing companies and serves them over the
@@ -25,7 +27,7 @@ Customers API.
 
 Usage:
   custd serve [--addr ADDR] [--db URL] [--time-format rfc3339|revio] [--base-url URL] [--rate-limit N]
-              [--debug-addr ADDR]
+              [--debug-addr ADDR] [--webhook-allow-private]
   custd migrate [--db URL]
   custd client add CODE [--name NAME] [--db URL]
   custd user add USERNAME@CODE [--role admin|readwrite|readonly] [--password-stdin] [--db URL]
@@ -48,6 +50,8 @@ Environment:
   CUSTD_RATE_LIMIT      requests per second per user, 0 for no limit (default 0)
   CUSTD_DEBUG_ADDR      listen address of Go's profiler (/debug/pprof/), off when empty;
                         keep it on a private address
+  CUSTD_WEBHOOK_ALLOW_PRIVATE  1 lets webhook receivers use http and internal addresses
+                        (loopback, private ranges); for development and tests only
   CUSTD_ADMIN_PASSWORD  password of admin@demo when serve creates it (default: random,
                         printed once to standard error)
   CUSTD_PASSWORD        password for user add
@@ -147,6 +151,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	baseURL := c.fs.String("base-url", getenv("CUSTD_BASE_URL"), "scheme and host of links")
 	rateLimit := c.fs.Float64("rate-limit", 0, "requests per second per user")
 	debugAddr := c.fs.String("debug-addr", getenv("CUSTD_DEBUG_ADDR"), "listen address of the profiling endpoints")
+	allowPrivate := c.fs.Bool("webhook-allow-private", getenv("CUSTD_WEBHOOK_ALLOW_PRIVATE") == "1",
+		"let webhook receivers use http and internal addresses (development and tests only)")
 	if v := getenv("CUSTD_RATE_LIMIT"); v != "" {
 		if err := c.fs.Set("rate-limit", v); err != nil {
 			return fmt.Errorf("CUSTD_RATE_LIMIT: %v", err)
@@ -177,9 +183,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	guard := &webhook.Guard{AllowPrivate: *allowPrivate}
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Config{
-			Store: store, Logger: log, TimeFormat: tf, BaseURL: *baseURL, RateLimit: *rateLimit,
+			Store: store, Logger: log, TimeFormat: tf, BaseURL: *baseURL, RateLimit: *rateLimit, WebhookGuard: guard,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -190,6 +197,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	go httpapi.PurgeIdempotencyKeys(bg, store, log, 10*time.Minute)
+	// The webhook worker: the change feed into deliveries, and their attempts.
+	worker := &webhook.Worker{Store: store, Sender: webhook.NewSender(guard), Body: httpapi.NotificationBody(tf), Log: log,
+		Owner: processName()}
+	workerDone := make(chan struct{})
+	go func() { worker.Run(bg); close(workerDone) }()
 
 	if *debugAddr != "" {
 		// Go's profiler on a listener of its own, never on the API's address.
@@ -225,8 +237,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
+	stopBackground()
+	<-workerDone // attempts in flight finish (or time out) before the store closes
 	log.Info("stopped")
 	return nil
+}
+
+// processName names this process in the leases it takes (webhook deliveries): host,
+// process id and a random part, unique among processes on one database.
+func processName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), customer.RandomString("abcdefghijkmnopqrstuvwxyz23456789", 6))
 }
 
 // bootstrap creates client demo and user admin@demo on a store without users.

@@ -12,6 +12,7 @@ import (
 type Store interface {
 	Customers
 	History
+	Webhooks
 	Idempotency
 	Accounts
 	// Ping reports whether the store answers. Errors: Unavailable.

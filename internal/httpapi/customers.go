@@ -24,6 +24,8 @@ const maxBody = 1 << 20
 var (
 	jsonBodies  = []string{"application/json", "text/json"}
 	patchBodies = []string{"application/json-patch+json"}
+	// optionalJSON is a JSON body, or none at all (no Content-Type and no bytes).
+	optionalJSON = []string{"application/json", "text/json", ""}
 )
 
 // writeRequest is a write, its body already read, ready to run.
@@ -101,9 +103,15 @@ func readBody(r *http.Request, accepted []string) ([]byte, error) {
 	if accepted == nil {
 		return nil, nil
 	}
-	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || !slices.Contains(accepted, strings.ToLower(media)) {
-		return nil, customer.Errorf(customer.UnsupportedMediaType, "Content-Type must be %s", strings.Join(accepted, " or "))
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && slices.Contains(accepted, "") {
+		if b, err := io.ReadAll(io.LimitReader(r.Body, 1)); err == nil && len(b) == 0 {
+			return nil, nil
+		}
+	}
+	media, _, err := mime.ParseMediaType(ct)
+	if err != nil || media == "" || !slices.Contains(accepted, strings.ToLower(media)) {
+		return nil, customer.Errorf(customer.UnsupportedMediaType, "Content-Type must be %s", strings.Join(slices.DeleteFunc(slices.Clone(accepted), func(s string) bool { return s == "" }), " or "))
 	}
 	if r.ContentLength > maxBody {
 		return nil, tooLarge()

@@ -54,6 +54,11 @@ var writable = map[string][]string{
 		"usage_file_enabled", "usage_file_format"},
 	"profile": {"class", "date_of_birth", "language", "tax_id"},
 	"fields":  {"field_id", "label", "value"},
+
+	// The bodies of the webhook resources.
+	"webhook_receiver":     {"url", "description"},
+	"webhook_subscription": {"webhook_receiver_id", "event_type"},
+	"activation":           {"confirmation_code"},
 }
 
 // decoder reads a JSON customer member by member, recording every problem instead of
@@ -134,6 +139,30 @@ func (d *decoder) unknown(path, object string, members map[string]json.RawMessag
 	slices.Sort(names)
 	for _, name := range names {
 		d.p.Add(join(path, name), "is not a member of this object (check its spelling)")
+	}
+}
+
+// with returns the problems decoding found together with those of err, the domain's
+// verdict on what did decode, in one error; nil when there are none. A member that did
+// not decode is reported once, by decoding.
+func (d *decoder) with(err error) error {
+	var e *customer.Error
+	if errors.As(err, &e) && e.Kind == customer.Invalid && len(e.Fields) > 0 {
+		for _, f := range e.Fields {
+			if !slices.ContainsFunc(d.p, func(g customer.FieldError) bool { return g.Field == f.Field }) {
+				d.p = append(d.p, f)
+			}
+		}
+	} else if err != nil {
+		return err
+	}
+	return d.p.Err()
+}
+
+// require records that a member is required, unless its value was already reported.
+func (d *decoder) require(path string) {
+	if !slices.ContainsFunc(d.p, func(f customer.FieldError) bool { return f.Field == path }) {
+		d.p.Add(path, "is required")
 	}
 }
 

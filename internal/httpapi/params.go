@@ -84,6 +84,20 @@ func idsParam(name string, dst *[]int32) param {
 	}}
 }
 
+// idsParam64 reads repeatable 64-bit ids into *dst.
+func idsParam64(name string, dst *[]int64) param {
+	return param{name, true, func(p *customer.Problems, vs []string) {
+		for _, v := range vs {
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id < 1 {
+				p.Add(name, "must be a whole number from 1 to 9223372036854775807 (got %q)", v)
+				continue
+			}
+			*dst = append(*dst, id)
+		}
+	}}
+}
+
 // int64Param reads one whole number from min to max into *dst.
 func int64Param(name string, min, max int64, dst *int64) param {
 	return param{name, false, func(p *customer.Problems, vs []string) {

@@ -32,6 +32,18 @@ func (s *server) routes() []route {
 		{"GET", "/v1/Customers/{id}/History/{version}", s.handle(s.requireAuth(false, s.customerVersion))},
 
 		{"GET", "/v1/Events", s.handle(s.requireAuth(false, s.events))},
+
+		{"POST", "/v1/WebhookReceivers", s.handle(s.requireAdmin(s.writing(jsonBodies, s.createReceiver)))},
+		{"GET", "/v1/WebhookReceivers", s.handle(s.requireAuth(false, s.listReceivers))},
+		{"GET", "/v1/WebhookReceivers/{id}", s.handle(s.requireAuth(false, s.getReceiver))},
+		{"POST", "/v1/WebhookReceivers/{id}/activate", s.handle(s.requireAdmin(s.writing(optionalJSON, s.activateReceiver)))},
+		{"DELETE", "/v1/WebhookReceivers/{id}", s.handle(s.requireAdmin(s.writing(nil, s.deleteReceiver)))},
+		{"POST", "/v1/WebhookSubscriptions", s.handle(s.requireAdmin(s.writing(jsonBodies, s.createSubscription)))},
+		{"GET", "/v1/WebhookSubscriptions", s.handle(s.requireAuth(false, s.listSubscriptions))},
+		{"GET", "/v1/WebhookSubscriptions/{id}", s.handle(s.requireAuth(false, s.getSubscription))},
+		{"DELETE", "/v1/WebhookSubscriptions/{id}", s.handle(s.requireAdmin(s.writing(nil, s.deleteSubscription)))},
+		{"GET", "/v1/WebhookDeliveries", s.handle(s.requireAuth(false, s.listDeliveries))},
+		{"POST", "/v1/WebhookDeliveries/{id}/retry", s.handle(s.requireAdmin(s.writing(nil, s.retryDelivery)))},
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/webhook"
 )
 
 // Config is what the API needs.
@@ -27,12 +28,18 @@ type Config struct {
 	// RateLimit is the most requests per second one user may make (bursts of twice as
 	// many pass); 0 means no limit.
 	RateLimit float64
+	// WebhookGuard decides where webhook receivers may point; nil means the default
+	// (https and public addresses only).
+	WebhookGuard *webhook.Guard
 }
 
 // server holds the dependencies the handlers share.
 type server struct {
 	customers customer.Customers
 	history   customer.History
+	webhooks  customer.Webhooks
+	guard     *webhook.Guard
+	sender    *webhook.Sender
 	keys      customer.Idempotency
 	ping      func(context.Context) error
 	log       *slog.Logger
@@ -53,6 +60,8 @@ func New(cfg Config) http.Handler {
 	s := &server{
 		customers: cfg.Store,
 		history:   cfg.Store,
+		webhooks:  cfg.Store,
+		guard:     cfg.WebhookGuard,
 		keys:      cfg.Store,
 		ping:      cfg.Store.Ping,
 		log:       cfg.Logger,
@@ -62,6 +71,10 @@ func New(cfg Config) http.Handler {
 		limits:    newRateLimits(cfg.RateLimit),
 	}
 	mux := http.NewServeMux()
+	if s.guard == nil {
+		s.guard = &webhook.Guard{}
+	}
+	s.sender = webhook.NewSender(s.guard)
 	routes := s.routes()
 	s.addRoutes(mux, routes)
 	return s.middleware(routes, mux)

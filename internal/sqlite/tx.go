@@ -61,6 +61,15 @@ func (t *tx) queryRow(query string, args ...any) row {
 	return row{r: st.QueryRowContext(context.Background(), args...)}
 }
 
+// query runs a statement that reads rows.
+func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	st, err := t.w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(context.Background(), args...)
+}
+
 // CustomerForUpdate reads a customer; the single writer needs no row lock.
 func (t *tx) CustomerForUpdate(_ context.Context, client int64, id int32) (*customer.Customer, error) {
 	if c := t.read; c != nil && c.ID == id && c.ClientID == client {

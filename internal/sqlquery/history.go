@@ -28,8 +28,7 @@ func HistorySQL(d Dialect, client int64, id int32, q *customer.HistoryQuery) (st
 	if q.Oldest {
 		order = " ORDER BY v.version"
 	}
-	return selectVersions(d) + " WHERE " + joinConds(b) + order +
-		" LIMIT " + strconv.Itoa(q.PageSize+1) + " OFFSET " + strconv.Itoa((q.Page-1)*q.PageSize), b.args
+	return selectVersions(d) + " WHERE " + joinConds(b) + order + PageLimit(q.Page, q.PageSize), b.args
 }
 
 // VersionSQL returns the query of one version of a customer and its parameters.

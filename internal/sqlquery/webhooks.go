@@ -1,0 +1,146 @@
+package sqlquery
+
+import (
+	"database/sql"
+	"strconv"
+	"time"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+// SelectReceiver starts a query of webhook receivers; ScanReceiver reads its rows.
+func SelectReceiver(d Dialect) string {
+	return `SELECT id, client_id, url, description, status, secret, ` + d.Millis("created_date") + ` FROM webhook_receivers`
+}
+
+// ScanReceiver reads a row of SelectReceiver.
+func ScanReceiver(r Scanner) (*customer.Receiver, error) {
+	var (
+		rc      customer.Receiver
+		status  string
+		created int64
+	)
+	if err := r.Scan(&rc.ID, &rc.ClientID, &rc.URL, &rc.Description, &status, &rc.Secret, &created); err != nil {
+		return nil, err
+	}
+	rc.Status, rc.CreatedDate = customer.ReceiverStatus(status), time.UnixMilli(created).UTC()
+	return &rc, nil
+}
+
+// SelectSubscription starts a query of webhook subscriptions (aliased s);
+// ScanSubscription reads its rows.
+func SelectSubscription(d Dialect) string {
+	return `SELECT s.id, s.client_id, s.receiver_id, s.event_type, ` + d.Millis("s.created_date") + ` FROM webhook_subscriptions s`
+}
+
+// ScanSubscription reads a row of SelectSubscription.
+func ScanSubscription(r Scanner) (*customer.Subscription, error) {
+	var (
+		sub     customer.Subscription
+		typ     string
+		created int64
+	)
+	if err := r.Scan(&sub.ID, &sub.ClientID, &sub.ReceiverID, &typ, &created); err != nil {
+		return nil, err
+	}
+	sub.EventType, sub.CreatedDate = customer.EventType(typ), time.UnixMilli(created).UTC()
+	return &sub, nil
+}
+
+// SelectDelivery starts a query of webhook deliveries (aliased d); ScanDelivery reads
+// its rows.
+func SelectDelivery(d Dialect) string {
+	return `SELECT d.id, d.client_id, d.receiver_id, d.event_id, d.event_type, d.object_id, d.version, d.status, d.attempts, ` +
+		d.Millis("d.created_date") + `, ` + d.Millis("d.last_attempt_date") + `, d.last_status_code, d.last_error, ` +
+		d.Millis("d.next_attempt_date") + ` FROM webhook_deliveries d`
+}
+
+// ScanDelivery reads a row of SelectDelivery.
+func ScanDelivery(r Scanner) (*customer.Delivery, error) {
+	var (
+		dl             customer.Delivery
+		typ, status    string
+		created        int64
+		last, next     sql.NullInt64
+		lastStatusCode sql.NullInt32
+	)
+	if err := r.Scan(&dl.ID, &dl.ClientID, &dl.ReceiverID, &dl.EventID, &typ, &dl.ObjectID, &dl.Version, &status, &dl.Attempts,
+		&created, &last, &lastStatusCode, &dl.LastError, &next); err != nil {
+		return nil, err
+	}
+	dl.EventType, dl.Status, dl.CreatedDate = customer.EventType(typ), customer.DeliveryStatus(status), time.UnixMilli(created).UTC()
+	dl.LastAttemptDate, dl.NextAttemptDate = optTime(last), optTime(next)
+	if lastStatusCode.Valid {
+		dl.LastStatusCode = &lastStatusCode.Int32
+	}
+	return &dl, nil
+}
+
+func optTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := time.UnixMilli(v.Int64).UTC()
+	return &t
+}
+
+// DeliveriesSQL returns the query of a page of the client's deliveries, newest first.
+func DeliveriesSQL(d Dialect, client int64, q *customer.DeliveryQuery) (string, []any) {
+	b := &builder{d: d}
+	b.cond("d.client_id = " + b.arg(client))
+	in(b, "d.receiver_id", q.ReceiverIDs)
+	statuses := make([]string, len(q.Statuses))
+	for i, s := range q.Statuses {
+		statuses[i] = string(s)
+	}
+	in(b, "d.status", statuses)
+	in(b, "d.event_id", q.EventIDs)
+	return SelectDelivery(d) + " WHERE " + joinConds(b) + " ORDER BY d.id DESC" + PageLimit(q.Page, q.PageSize), b.args
+}
+
+// DueDeliveriesSQL returns the query of up to limit pending deliveries that are due at
+// now and not leased, each the oldest pending delivery of its receiver and customer, so
+// that a customer's events reach a receiver in order.
+func DueDeliveriesSQL(d Dialect, now time.Time, limit int) (string, []any) {
+	b := &builder{d: d}
+	return SelectDelivery(d) + ` WHERE d.status = 'PENDING' AND d.next_attempt_date <= ` + b.arg(d.Time(now)) + `
+		AND (d.lease_until IS NULL OR d.lease_until < ` + b.arg(d.Time(now)) + `)
+		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.receiver_id = d.receiver_id AND e.object_id = d.object_id
+			AND e.status = 'PENDING' AND e.event_id < d.event_id)
+		ORDER BY d.next_attempt_date LIMIT ` + b.arg(limit), b.args
+}
+
+// EventsAfterSQL returns the query of up to limit events of every client after an event
+// id, without documents; ScanEvent reads its rows.
+func EventsAfterSQL(d Dialect, after int64, limit int) (string, []any) {
+	b := &builder{d: d}
+	return `SELECT event_id, client_id, customer_id, version, event_type, ` + d.Millis("changed_date") + `
+		FROM customer_versions WHERE event_id > ` + b.arg(after) + ` ORDER BY event_id LIMIT ` + b.arg(limit), b.args
+}
+
+// ScanEvent reads a row of EventsAfterSQL.
+func ScanEvent(r Scanner) (*customer.Version, error) {
+	var (
+		v       customer.Version
+		typ     string
+		changed int64
+	)
+	err := r.Scan(&v.EventID, &v.ClientID, &v.CustomerID, &v.Version, &typ, &changed)
+	v.EventType, v.ChangedDate = customer.EventType(typ), time.UnixMilli(changed).UTC()
+	return &v, err
+}
+
+// ActiveSubscriptionsSQL returns the query of the subscriptions of the clients' active
+// receivers.
+func ActiveSubscriptionsSQL(d Dialect, clients []int64) (string, []any) {
+	b := &builder{d: d}
+	in(b, "s.client_id", clients)
+	return SelectSubscription(d) + ` JOIN webhook_receivers r ON r.id = s.receiver_id AND r.status = 'ACTIVE' WHERE ` +
+		joinConds(b) + ` ORDER BY s.id`, b.args
+}
+
+// PageLimit is the LIMIT and OFFSET of a page, asking one record more to learn whether a
+// later page has records.
+func PageLimit(page, size int) string {
+	return " LIMIT " + strconv.Itoa(size+1) + " OFFSET " + strconv.Itoa((page-1)*size)
+}

@@ -1,0 +1,141 @@
+package webhook
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/custd/custd/internal/customer"
+)
+
+// Worker turns the change feed into deliveries and attempts them: at least once, in
+// order per receiver and customer, retried with backoff for DeliveryPatience. Every serve
+// process runs one; the store keeps two of them from attempting one delivery at once.
+type Worker struct {
+	Store  customer.Webhooks
+	Sender *Sender
+	// Body renders an event as the body of its notification.
+	Body func(*customer.Version) ([]byte, error)
+	Log  *slog.Logger
+	// Owner names this process in delivery leases.
+	Owner string
+	// Poll is how often the worker looks for events and due deliveries (default 100 ms).
+	Poll time.Duration
+	// Backoff is the wait after the n-th failed attempt (default customer.Backoff).
+	Backoff func(n int32) time.Duration
+	// Slots is how many attempts run at once (default 32), and PerReceiver how many of
+	// them may go to one receiver (default 8), so that a slow receiver cannot take them all.
+	Slots, PerReceiver int
+}
+
+// lease is how long a claimed delivery is reserved: longer than an attempt can take.
+const lease = 3 * Timeout
+
+// Run works until ctx ends, then waits for the attempts in progress.
+func (w *Worker) Run(ctx context.Context) {
+	if w.Poll == 0 {
+		w.Poll = 100 * time.Millisecond
+	}
+	if w.Backoff == nil {
+		w.Backoff = customer.Backoff
+	}
+	if w.Slots == 0 {
+		w.Slots = 32
+	}
+	if w.PerReceiver == 0 {
+		w.PerReceiver = 8
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		inFlight = map[int32]int{}
+		free     = make(chan struct{}, w.Slots)
+	)
+	for range w.Slots {
+		free <- struct{}{}
+	}
+	defer wg.Wait()
+	tick := time.NewTicker(w.Poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for {
+			n, err := w.Store.FanOut(ctx, 500)
+			if err != nil {
+				w.warn(ctx, "turning events into webhook deliveries", err)
+			}
+			if err != nil || n < 500 {
+				break
+			}
+		}
+		slots := len(free)
+		if slots == 0 {
+			continue
+		}
+		claims, err := w.Store.ClaimDeliveries(ctx, w.Owner, time.Now(), lease, slots)
+		if err != nil {
+			w.warn(ctx, "claiming webhook deliveries", err)
+			continue
+		}
+		for _, c := range claims {
+			mu.Lock()
+			busy := inFlight[c.Receiver.ID] >= w.PerReceiver
+			if !busy {
+				inFlight[c.Receiver.ID]++
+			}
+			mu.Unlock()
+			if busy {
+				// Hand it back untouched: the receiver has enough attempts running.
+				w.finish(ctx, c.Delivery)
+				continue
+			}
+			<-free
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w.attempt(context.WithoutCancel(ctx), c)
+				mu.Lock()
+				inFlight[c.Receiver.ID]--
+				mu.Unlock()
+				free <- struct{}{}
+			}()
+		}
+	}
+}
+
+// attempt sends one claimed delivery and records the outcome.
+func (w *Worker) attempt(ctx context.Context, c *customer.Claim) {
+	d := c.Delivery
+	if c.Receiver.Status != customer.ReceiverActive {
+		// Deleted since the delivery was made (deleting fails its pending deliveries;
+		// this one was claimed just before).
+		d.Status, d.NextAttemptDate, d.LastError = customer.DeliveryFailed, nil, "the receiver is not active"
+		w.finish(ctx, d)
+		return
+	}
+	body, err := w.Body(c.Event)
+	if err != nil {
+		w.warn(ctx, "rendering a webhook notification", err)
+		return // the lease runs out and it is tried again
+	}
+	status, problem := w.Sender.Notify(ctx, c.Receiver, d.EventID, body)
+	d.Outcome(time.Now(), status, problem, w.Backoff(d.Attempts+1))
+	w.finish(ctx, d)
+}
+
+func (w *Worker) finish(ctx context.Context, d *customer.Delivery) {
+	if err := w.Store.FinishDelivery(ctx, w.Owner, d); err != nil {
+		w.warn(ctx, "recording a webhook delivery", err) // the lease runs out and it is tried again
+	}
+}
+
+func (w *Worker) warn(ctx context.Context, what string, err error) {
+	if ctx.Err() == nil && w.Log != nil {
+		w.Log.Warn(what, "err", err)
+	}
+}
