@@ -30,10 +30,10 @@ type process struct {
 
 const beMain = "CUSTD_TEST_BE_MAIN"
 
-func startProcess(t *testing.T, db, adminPassword string) *process {
+func startProcess(t *testing.T, db, adminPassword string, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), beMain+"=1", "CUSTD_DB="+db, "CUSTD_ADMIN_PASSWORD="+adminPassword)
+	cmd.Env = append(append(os.Environ(), beMain+"=1", "CUSTD_DB="+db, "CUSTD_ADMIN_PASSWORD="+adminPassword), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -53,19 +53,8 @@ func (s *Store) CustomerVersion(ctx context.Context, client int64, id int32, ver
 // numbered first, so a reader sees every write acknowledged before it asked. Errors:
 // Unavailable.
 func (s *Store) Events(ctx context.Context, client int64, q *customer.EventQuery) (*customer.VersionPage, error) {
-	var pending bool
-	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-		return c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customer_versions WHERE event_id IS NULL AND client_id = $1)`, client).Scan(&pending)
-	})
-	if err != nil {
+	if err := s.numberPending(ctx, &client); err != nil {
 		return nil, err
-	}
-	for pending {
-		n, _, err := s.number(ctx, true)
-		if err != nil {
-			return nil, err
-		}
-		pending = n == sequencerBatch
 	}
 	query, args := sqlquery.EventsSQL(dialect{}, client, q)
 	vs, err := s.versions(ctx, query, args)
@@ -73,6 +62,23 @@ func (s *Store) Events(ctx context.Context, client int64, q *customer.EventQuery
 		return nil, err
 	}
 	return customer.PageOfVersions(vs, q.PageSize), nil
+}
+
+// numberPending numbers the versions still waiting for their event id, those of one
+// client or (nil) of all, waiting for the sequencer lock if another process holds it: so
+// a reader of the feed sees every write acknowledged before it asked.
+func (s *Store) numberPending(ctx context.Context, client *int64) error {
+	var pending bool
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		return c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customer_versions WHERE event_id IS NULL
+			AND ($1::bigint IS NULL OR client_id = $1))`, client).Scan(&pending)
+	})
+	for err == nil && pending {
+		var n int64
+		n, _, err = s.number(ctx, true)
+		pending = n == sequencerBatch
+	}
+	return err
 }
 
 func (s *Store) versions(ctx context.Context, query string, args []any) ([]*customer.Version, error) {

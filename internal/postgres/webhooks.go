@@ -122,6 +122,9 @@ func (s *Store) RetryDelivery(ctx context.Context, client int64, id int64) (*cus
 // time do it, and the feed's promise (sequencer.go) that no event appears later below
 // the cursor makes each event become deliveries exactly once. Errors: Unavailable.
 func (s *Store) FanOut(ctx context.Context, limit int) (int, error) {
+	if err := s.numberPending(ctx, nil); err != nil {
+		return 0, err
+	}
 	var n int
 	err := s.inTx(ctx, func(t pgx.Tx) error {
 		var err error

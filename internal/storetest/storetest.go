@@ -50,6 +50,10 @@ func Run(t *testing.T, open Opener) {
 		{"HistoryOnlyForAcknowledgedWrites", testHistoryOnlyForAcknowledgedWrites},
 		{"FeedFilters", testFeedFilters},
 		{"FeedConcurrentWriters", testFeedConcurrentWriters},
+		{"WebhookRecords", testWebhookRecords},
+		{"WebhookFanOut", testWebhookFanOut},
+		{"WebhookClaims", testWebhookClaims},
+		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
