@@ -26,6 +26,9 @@ const (
 	MaxFieldLabel       = 100
 	MaxFieldValue       = 4000
 	MaxPaymentTermsDays = 365
+	// MaxNameSearch is the longest text search.name is looked for in: a billing company
+	// name (100) or a first and last name with the space between (50 + 1 + 50).
+	MaxNameSearch = 101
 )
 
 // AddressLimits gives the maximum length of each Address text member, by JSON name.

@@ -326,7 +326,7 @@ func (s *server) renderOK(r *http.Request) func(*customer.Customer) (*response, 
 }
 
 func (s *server) searchCustomers(r *http.Request, u *customer.User) (*response, error) {
-	q, err := parseSearch(r.URL.Query())
+	q, err := parseSearch(r.URL.RawQuery)
 	if err != nil {
 		return nil, err
 	}

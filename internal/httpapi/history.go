@@ -76,7 +76,7 @@ func (s *server) customerHistory(r *http.Request, u *customer.User) (*response, 
 	q := &customer.HistoryQuery{Page: 1, PageSize: customer.DefaultPageSize}
 	sort, newest := historySort("version"), true
 	table := append([]param{sortParam([]historySort{"version"}, &sort, &newest)}, pagingParams(&q.Page, &q.PageSize)...)
-	if err := parseParams(r.URL.Query(), table); err != nil {
+	if err := parseParams(r.URL.RawQuery, table); err != nil {
 		return nil, err
 	}
 	q.Oldest = !newest
@@ -130,7 +130,7 @@ func (s *server) events(r *http.Request, u *customer.User) (*response, error) {
 		enumsParam("event_type", customer.EventTypes, "", &q.EventTypes),
 	}
 	table = append(table, rangeParams("created_date", &q.Created)...)
-	if err := parseParams(r.URL.Query(), table); err != nil {
+	if err := parseParams(r.URL.RawQuery, table); err != nil {
 		return nil, err
 	}
 	page, err := s.history.Events(r.Context(), u.ClientID, q)

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"maps"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,25 +22,44 @@ type param struct {
 	read func(p *customer.Problems, values []string)
 }
 
-// parseParams reads a query string by its table of parameters. Errors: Invalid, naming
-// every bad parameter.
-func parseParams(values url.Values, table []param) error {
+// parseParams reads a raw query string by its table of parameters. Names are matched
+// ignoring letter case (Search.Page_Size is page_size), as ASP.NET, which Rev.io's API
+// runs on, binds them. A parameter that cannot be read (bad URL encoding, a ';'
+// separator) is an error, never skipped: a filter dropped would answer with more records
+// than asked, and a sync that deletes what it does not see would lose data. Errors:
+// Invalid, naming every bad parameter.
+func parseParams(raw string, table []param) error {
 	var p customer.Problems
 	byName := make(map[string]*param, len(table))
 	for i := range table {
 		byName[table[i].name] = &table[i]
 	}
 	given := map[*param][]string{}
-	for _, name := range slices.Sorted(maps.Keys(values)) {
-		prm := byName[strings.TrimPrefix(name, "search.")]
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		rawName, rawValue, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil || strings.Contains(pair, ";") {
+			if err != nil {
+				name = rawName
+			}
+			p.Add(name, "cannot be read: the query string must be URL-encoded name=value pairs joined by & (not ;); nothing was searched")
+			continue
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			p.Add(name, "cannot be read: its value is not valid URL encoding (%v); nothing was searched", err)
+			continue
+		}
+		prm := byName[strings.TrimPrefix(strings.ToLower(name), "search.")]
 		if prm == nil {
 			p.Add(name, "is not a parameter of this list")
 			continue
 		}
-		for _, v := range values[name] {
-			if v = strings.TrimSpace(v); v != "" {
-				given[prm] = append(given[prm], v)
-			}
+		if value = strings.TrimSpace(value); value != "" {
+			given[prm] = append(given[prm], value)
 		}
 	}
 	for i := range table {
@@ -138,11 +155,17 @@ func enumsParam[T ~string](name string, values []T, all string, dst *[]T) param 
 	}}
 }
 
-// textParam reads one substring to search for, folded, into *dst.
-func textParam(name string, dst *string) param {
+// textParam reads one substring to search for, folded, into *dst: at most max
+// characters, the longest text it is searched in, so that no search does work for text
+// that can match nothing.
+func textParam(name string, max int, dst *string) param {
 	return param{name, false, func(p *customer.Problems, vs []string) {
 		if customer.HasControl(vs[0]) || !utf8.ValidString(vs[0]) {
 			p.Add(name, "must be text without control characters")
+			return
+		}
+		if n := utf8.RuneCountInString(vs[0]); n > max {
+			p.Add(name, "must be at most %d characters, the longest text it is searched in (got %d)", max, n)
 			return
 		}
 		*dst = customer.Fold(vs[0])

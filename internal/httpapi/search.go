@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"net/url"
-
 	"github.com/custd/custd/internal/customer"
 )
 
@@ -18,8 +16,8 @@ func customerParams(q *customer.Query) []param {
 		idsParam("created_by", &q.CreatedBy),
 		idsParam("bill_profile_id", &q.BillProfileIDs),
 		enumsParam("status", customer.Statuses, "ALL", &q.Statuses),
-		textParam("email", &q.Email),
-		textParam("name", &q.Name),
+		textParam("email", customer.MaxEmail, &q.Email),
+		textParam("name", customer.MaxNameSearch, &q.Name),
 		flagParam("is_parent", &q.IsParent),
 		flagParam("suspended", &q.Suspended),
 		sortParam(customer.SortKeys, &q.Sort, &q.Descending),
@@ -31,11 +29,11 @@ func customerParams(q *customer.Query) []param {
 	return append(table, pagingParams(&q.Page, &q.PageSize)...)
 }
 
-// parseSearch reads the query string of a customer search. Errors: Invalid, naming every
-// bad parameter.
-func parseSearch(values url.Values) (*customer.Query, error) {
+// parseSearch reads the raw query string of a customer search. Errors: Invalid, naming
+// every bad parameter.
+func parseSearch(raw string) (*customer.Query, error) {
 	q := &customer.Query{Sort: customer.SortCustomerID, Page: 1, PageSize: customer.DefaultPageSize}
-	if err := parseParams(values, customerParams(q)); err != nil {
+	if err := parseParams(raw, customerParams(q)); err != nil {
 		return nil, err
 	}
 	return q, nil

@@ -210,7 +210,7 @@ func listResponse[T any](records []T, more bool) (*response, error) {
 // pageParams reads the paging of a list without filters.
 func pageParams(r *http.Request) (page, size int, err error) {
 	page, size = 1, customer.DefaultPageSize
-	return page, size, parseParams(r.URL.Query(), pagingParams(&page, &size))
+	return page, size, parseParams(r.URL.RawQuery, pagingParams(&page, &size))
 }
 
 func (s *server) listReceivers(r *http.Request, u *customer.User) (*response, error) {
@@ -349,7 +349,7 @@ func (s *server) listDeliveries(r *http.Request, u *customer.User) (*response, e
 		enumsParam("status", customer.DeliveryStatuses, "", &q.Statuses),
 		idsParam64("event_id", &q.EventIDs),
 	}, pagingParams(&q.Page, &q.PageSize)...)
-	if err := parseParams(r.URL.Query(), table); err != nil {
+	if err := parseParams(r.URL.RawQuery, table); err != nil {
 		return nil, err
 	}
 	ds, more, err := s.webhooks.Deliveries(r.Context(), u.ClientID, q)
