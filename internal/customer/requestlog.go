@@ -57,29 +57,27 @@ type LoggedRequest struct {
 	Error          string // the message of a 4xx or 5xx response, else ""
 }
 
-// Limits of the text a request log record keeps; longer text is cut.
+// Limits, in characters, of the text a request log record keeps; longer text is cut.
 const (
-	maxLoggedMethod = 20
-	maxLoggedPath   = 1000
-	// MaxLoggedQuery is the longest query string kept.
-	MaxLoggedQuery  = 2000
-	maxLoggedError  = 1000
-	maxLoggedKey    = 255
-	maxLoggedID     = 64
-	maxLoggedClient = MaxClientCode
+	MaxLoggedRequestID = 64
+	MaxLoggedMethod    = 20
+	MaxLoggedPath      = 1000
+	MaxLoggedQuery     = 2000
+	MaxLoggedKey       = 255
+	MaxLoggedError     = 1000
 )
 
 // Clean makes r storable in every store: each text valid UTF-8 without NUL or other
 // control characters, and no longer than its limit.
 func (r *LoggedRequest) Clean() {
-	r.ClientCode = cleanText(r.ClientCode, maxLoggedClient)
-	r.RequestID = cleanText(r.RequestID, maxLoggedID)
-	r.Method = cleanText(r.Method, maxLoggedMethod)
-	r.Path = cleanText(r.Path, maxLoggedPath)
+	r.ClientCode = cleanText(r.ClientCode, MaxClientCode)
+	r.RequestID = cleanText(r.RequestID, MaxLoggedRequestID)
+	r.Method = cleanText(r.Method, MaxLoggedMethod)
+	r.Path = cleanText(r.Path, MaxLoggedPath)
 	r.Query = cleanText(r.Query, MaxLoggedQuery)
 	r.Username = cleanText(r.Username, MaxUsername)
-	r.IdempotencyKey = cleanText(r.IdempotencyKey, maxLoggedKey)
-	r.Error = cleanText(r.Error, maxLoggedError)
+	r.IdempotencyKey = cleanText(r.IdempotencyKey, MaxLoggedKey)
+	r.Error = cleanText(r.Error, MaxLoggedError)
 	r.Created = r.Created.UTC().Truncate(time.Millisecond)
 	r.Duration = r.Duration.Truncate(time.Microsecond)
 }
