@@ -382,12 +382,20 @@ func (s *server) requestLogs(r *http.Request, u *customer.User) (*response, erro
 		}
 		records[i] = rec
 	}
-	return jsonResponse(http.StatusOK, struct {
+	// Without HTML escaping: every query string has '&', which is easier to read as it is
+	// than as \u0026.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(struct {
 		OK          bool                `json:"ok"`
 		HasMore     bool                `json:"has_more"`
 		RecordCount int                 `json:"record_count"`
 		Records     []loggedRequestJSON `json:"records"`
-	}{true, page.HasMore, len(records), records})
+	}{true, page.HasMore, len(records), records}); err != nil {
+		return nil, err
+	}
+	return &response{Reply: customer.Reply{Status: http.StatusOK, Body: bytes.TrimSuffix(b.Bytes(), []byte("\n"))}}, nil
 }
 
 // serveMetrics serves the metrics at GET /metrics of the API, to admin users of any
