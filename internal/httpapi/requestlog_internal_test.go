@@ -9,6 +9,10 @@ func TestCleanQuery(t *testing.T) {
 		{"GET", "/v1/Customers", "", ""},
 		{"GET", "/v1/Customers", "search.status=OPEN&page_size=5&name=Acme%20Fiber", "search.status=OPEN&page_size=5&name=Acme%20Fiber"},
 		{"HEAD", "/v1/RequestLogs", "status=5xx&search.username=crm&page=2", "status=5xx&search.username=crm&page=2"},
+		{"GET", "/v1/Events", "after=1200&page_size=500&event_type=customer.updated", "after=1200&page_size=500&event_type=customer.updated"},
+		{"GET", "/v1/Customers/{id}/History", "sort=-version&page=3", "sort=-version&page=3"},
+		{"GET", "/v1/WebhookDeliveries", "status=FAILED&event_id=9&page=2", "status=FAILED&event_id=9&page=2"},
+		{"GET", "/v1/WebhookReceivers", "page_size=20&secret=abc", "page_size=20&secret=***"},
 		// Whatever the resource does not know keeps at most a plain lower-case name.
 		{"GET", "/v1/Customers", "api_key=abc&password=hunter2&tax_id=12-3456789&security_pin=1234",
 			"api_key=***&password=***&tax_id=***&security_pin=***"},
