@@ -351,6 +351,21 @@ func (e ReceiverStatus) Valid() bool {
 	}
 }
 
+// Defines values for RequestLogPageOk.
+const (
+	RequestLogPageOkTrue RequestLogPageOk = true
+)
+
+// Valid indicates whether the value is a known member of the RequestLogPageOk enum.
+func (e RequestLogPageOk) Valid() bool {
+	switch e {
+	case RequestLogPageOkTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Status.
 const (
 	StatusCLOSED   Status = "CLOSED"
@@ -1551,6 +1566,57 @@ type ProfileInput struct {
 // ReceiverStatus `PENDING` until confirmed, `ACTIVE` once confirmed (only active receivers are notified), `DISABLED` once deleted.
 type ReceiverStatus string
 
+// RequestLog One API request, as the request log keeps it. Text longer than its limit is cut; invalid UTF-8 and control characters are kept as U+FFFD.
+type RequestLog struct {
+	// CreatedDate A date-time as the server writes it: UTC, RFC 3339 with milliseconds.
+	//
+	// Examples: 2024-06-10T09:31:44.903Z
+	CreatedDate DateTime `json:"created_date"`
+
+	// CustomerId The customer the path names, else null.
+	CustomerId *int32 `json:"customer_id"`
+
+	// DurationMs Milliseconds from the request's arrival to the end of its response, to the microsecond.
+	DurationMs float32 `json:"duration_ms"`
+
+	// Error The `message` of a 4xx or 5xx response, else null.
+	Error *string `json:"error"`
+
+	// IdempotencyKey The request's `Idempotency-Key`, else null.
+	IdempotencyKey *string `json:"idempotency_key"`
+	Method         string  `json:"method"`
+
+	// Path The path as sent, without the query.
+	Path string `json:"path"`
+
+	// Query The query string, empty when there was none, with nothing secret in it: the resource's own parameters (search filters and paging) are kept as sent, any other parameter's value is `***`, and a parameter whose name is not a plain name (a letter, then letters, digits, `_`, `.` or `-`) is left out.
+	Query string `json:"query"`
+
+	// Replayed Whether the response was the kept answer of an earlier request with the same `Idempotency-Key`.
+	Replayed bool `json:"replayed"`
+
+	// RequestId The request's `X-Request-Id`.
+	RequestId string `json:"request_id"`
+	Status    int    `json:"status"`
+
+	// Username The user's name (without `@clientcode`); for a request whose credentials failed, the name as sent.
+	Username string `json:"username"`
+}
+
+// RequestLogPage One page of a request log, newest first.
+type RequestLogPage struct {
+	// HasMore Whether a later page has records.
+	HasMore bool             `json:"has_more"`
+	Ok      RequestLogPageOk `json:"ok"`
+
+	// RecordCount The number of records on this page.
+	RecordCount int32        `json:"record_count"`
+	Records     []RequestLog `json:"records"`
+}
+
+// RequestLogPageOk defines model for RequestLogPage.Ok.
+type RequestLogPageOk bool
+
 // SearchTime An inclusive bound of a search: a date-time in any form a request may use, or a bare date.
 //
 // Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
@@ -1762,6 +1828,28 @@ type IfMatch = string
 // IfNoneMatch defines model for IfNoneMatch.
 type IfNoneMatch = string
 
+// LogCreatedDateEnd An inclusive bound of a search: a date-time in any form a request may use, or a bare date.
+//
+// Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
+type LogCreatedDateEnd = SearchTime
+
+// LogCreatedDateStart An inclusive bound of a search: a date-time in any form a request may use, or a bare date.
+//
+// Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
+type LogCreatedDateStart = SearchTime
+
+// LogCustomerId defines model for LogCustomerId.
+type LogCustomerId = []int32
+
+// LogMethod defines model for LogMethod.
+type LogMethod = []string
+
+// LogStatus defines model for LogStatus.
+type LogStatus = []string
+
+// LogUsername defines model for LogUsername.
+type LogUsername = []string
+
 // PrefixedAccountNumber defines model for PrefixedAccountNumber.
 type PrefixedAccountNumber = []string
 
@@ -1843,6 +1931,28 @@ type PrefixedHistorySort string
 
 // PrefixedIsParent defines model for PrefixedIsParent.
 type PrefixedIsParent = bool
+
+// PrefixedLogCreatedDateEnd An inclusive bound of a search: a date-time in any form a request may use, or a bare date.
+//
+// Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
+type PrefixedLogCreatedDateEnd = SearchTime
+
+// PrefixedLogCreatedDateStart An inclusive bound of a search: a date-time in any form a request may use, or a bare date.
+//
+// Examples: 2024-06-10, 2024-06-10T09:31:44.903Z
+type PrefixedLogCreatedDateStart = SearchTime
+
+// PrefixedLogCustomerId defines model for PrefixedLogCustomerId.
+type PrefixedLogCustomerId = []int32
+
+// PrefixedLogMethod defines model for PrefixedLogMethod.
+type PrefixedLogMethod = []string
+
+// PrefixedLogStatus defines model for PrefixedLogStatus.
+type PrefixedLogStatus = []string
+
+// PrefixedLogUsername defines model for PrefixedLogUsername.
+type PrefixedLogUsername = []string
 
 // PrefixedName defines model for PrefixedName.
 type PrefixedName = string
@@ -2025,6 +2135,12 @@ type GetReferenceParams struct {
 
 // GetHealthParams defines parameters for GetHealth.
 type GetHealthParams struct {
+	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
+	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
+}
+
+// GetMetricsParams defines parameters for GetMetrics.
+type GetMetricsParams struct {
 	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
@@ -2338,6 +2454,60 @@ type ListEventsParams struct {
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
 }
 
+// ListRequestLogsParams defines parameters for ListRequestLogs.
+type ListRequestLogsParams struct {
+	// Status Requests answered with this status (`404`), or with any status of this class (`4xx`, `5xx`; any digit 1 to 5). Repeat to match any of several.
+	Status *LogStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Method Requests of this method, in any letter case. Repeat to match any of several.
+	Method *LogMethod `form:"method,omitempty" json:"method,omitempty"`
+
+	// CustomerId Requests whose path names this customer. Repeat to match any of several.
+	CustomerId *LogCustomerId `form:"customer_id,omitempty" json:"customer_id,omitempty"`
+
+	// Username Requests of this user (the username without `@clientcode`), ignoring letter case; for failed logins, the username as sent. Repeat to match any of several.
+	Username *LogUsername `form:"username,omitempty" json:"username,omitempty"`
+
+	// CreatedDateStart Requests that arrived at or after this instant (a bare date is midnight UTC).
+	CreatedDateStart *LogCreatedDateStart `form:"created_date_start,omitempty" json:"created_date_start,omitempty"`
+
+	// CreatedDateEnd Requests that arrived at or before this instant (a bare date means the end of that day).
+	CreatedDateEnd *LogCreatedDateEnd `form:"created_date_end,omitempty" json:"created_date_end,omitempty"`
+
+	// Page The page to return, from 1.
+	Page *SearchPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Records per page. Values above 500 are served as 500; below 1 is a 400.
+	PageSize *SearchPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// SearchStatus The same as `status`.
+	SearchStatus *PrefixedLogStatus `form:"search.status,omitempty" json:"search.status,omitempty"`
+
+	// SearchMethod The same as `method`.
+	SearchMethod *PrefixedLogMethod `form:"search.method,omitempty" json:"search.method,omitempty"`
+
+	// SearchCustomerId The same as `customer_id`.
+	SearchCustomerId *PrefixedLogCustomerId `form:"search.customer_id,omitempty" json:"search.customer_id,omitempty"`
+
+	// SearchUsername The same as `username`.
+	SearchUsername *PrefixedLogUsername `form:"search.username,omitempty" json:"search.username,omitempty"`
+
+	// SearchCreatedDateStart The same as `created_date_start`.
+	SearchCreatedDateStart *PrefixedLogCreatedDateStart `form:"search.created_date_start,omitempty" json:"search.created_date_start,omitempty"`
+
+	// SearchCreatedDateEnd The same as `created_date_end`.
+	SearchCreatedDateEnd *PrefixedLogCreatedDateEnd `form:"search.created_date_end,omitempty" json:"search.created_date_end,omitempty"`
+
+	// SearchPage The same as `page`.
+	SearchPage *PrefixedPage `form:"search.page,omitempty" json:"search.page,omitempty"`
+
+	// SearchPageSize The same as `page_size`.
+	SearchPageSize *PrefixedPageSize `form:"search.page_size,omitempty" json:"search.page_size,omitempty"`
+
+	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
+	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
+}
+
 // ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveriesParams struct {
 	// WebhookReceiverId Deliveries to this receiver. Repeat to match any of several.
@@ -2585,6 +2755,13 @@ type ClientInterface interface {
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, params *GetHealthParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetMetrics Metrics for Prometheus
+	//
+	// The server's metrics in Prometheus' text format (OpenMetrics when `Accept` asks for it): requests by route pattern, method and status, request durations by route, the store's group commits or connection pool, the request log's buffer and losses, and the Go runtime's and the process's figures. No label holds a client code, a user, an id or other customer data. Served here, to admin users of any client, only when the server has no metrics address of its own (`--metrics-addr`); there it is served without credentials, and this path is a 404.
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetrics(ctx context.Context, params *GetMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPIDocument This OpenAPI document
 	//
 	// The OpenAPI 3.1 description of the API: this document.
@@ -2694,6 +2871,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/Events (the `ListEvents` operationId).
 	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRequestLogs Recent requests
+	//
+	// Returns one page of the caller's client's API requests, newest first: what each asked and what it got back. Admin users only. A record is written within about a second of its response (a crash can lose that last second) and kept 30 days unless the server is told otherwise. Requests whose credentials failed are recorded under the client they name, with the username as sent: repeated 401s for one username are where a guessed password shows. Never recorded: request or response bodies, the `Authorization` header, passwords, `security_pin`, `tax_id`; in `query`, only the resource's own parameters keep their values. Every parameter is accepted with or without the `search.` prefix; the filters may be repeated to match any of their values, and different filters must all match. Empty values are ignored, unknown parameters are a 400 that names them. A page past the end is a 200 with no records.
+	//
+	// Corresponds with GET /v1/RequestLogs (the `ListRequestLogs` operationId).
+	ListRequestLogs(ctx context.Context, params *ListRequestLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhookDeliveries List webhook deliveries
 	//
@@ -2824,6 +3008,23 @@ func (c *Client) GetReference(ctx context.Context, params *GetReferenceParams, r
 // Corresponds with GET /healthz (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, params *GetHealthParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMetrics Metrics for Prometheus
+//
+// The server's metrics in Prometheus' text format (OpenMetrics when `Accept` asks for it): requests by route pattern, method and status, request durations by route, the store's group commits or connection pool, the request log's buffer and losses, and the Go runtime's and the process's figures. No label holds a client code, a user, an id or other customer data. Served here, to admin users of any client, only when the server has no metrics address of its own (`--metrics-addr`); there it is served without credentials, and this path is a 404.
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *Client) GetMetrics(ctx context.Context, params *GetMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMetricsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3074,6 +3275,23 @@ func (c *Client) GetCustomerVersion(ctx context.Context, id CustomerIdPath, vers
 // Corresponds with GET /v1/Events (the `ListEvents` operationId).
 func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRequestLogs Recent requests
+//
+// Returns one page of the caller's client's API requests, newest first: what each asked and what it got back. Admin users only. A record is written within about a second of its response (a crash can lose that last second) and kept 30 days unless the server is told otherwise. Requests whose credentials failed are recorded under the client they name, with the username as sent: repeated 401s for one username are where a guessed password shows. Never recorded: request or response bodies, the `Authorization` header, passwords, `security_pin`, `tax_id`; in `query`, only the resource's own parameters keep their values. Every parameter is accepted with or without the `search.` prefix; the filters may be repeated to match any of their values, and different filters must all match. Empty values are ignored, unknown parameters are a 400 that names them. A page past the end is a 200 with no records.
+//
+// Corresponds with GET /v1/RequestLogs (the `ListRequestLogs` operationId).
+func (c *Client) ListRequestLogs(ctx context.Context, params *ListRequestLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRequestLogsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3380,6 +3598,48 @@ func NewGetHealthRequest(server string, params *GetHealthParams) (*http.Request,
 	}
 
 	operationPath := fmt.Sprintf("/healthz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetMetricsRequest constructs an http.Request for the GetMetrics method
+func NewGetMetricsRequest(server string, params *GetMetricsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/metrics")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4887,6 +5147,255 @@ func NewListEventsRequest(server string, params *ListEventsParams) (*http.Reques
 	return req, nil
 }
 
+// NewListRequestLogsRequest constructs an http.Request for the ListRequestLogs method
+func NewListRequestLogsRequest(server string, params *ListRequestLogsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/RequestLogs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Method != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "method", *params.Method, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CustomerId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "customer_id", *params.CustomerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Username != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "username", *params.Username, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedDateStart != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_date_start", *params.CreatedDateStart, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedDateEnd != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_date_end", *params.CreatedDateEnd, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchStatus != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.status", *params.SearchStatus, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchMethod != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.method", *params.SearchMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchCustomerId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.customer_id", *params.SearchCustomerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchUsername != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.username", *params.SearchUsername, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchCreatedDateStart != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.created_date_start", *params.SearchCreatedDateStart, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchCreatedDateEnd != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.created_date_end", *params.SearchCreatedDateEnd, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchPage != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.page", *params.SearchPage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SearchPageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search.page_size", *params.SearchPageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListWebhookDeliveriesRequest constructs an http.Request for the ListWebhookDeliveries method
 func NewListWebhookDeliveriesRequest(server string, params *ListWebhookDeliveriesParams) (*http.Request, error) {
 	var err error
@@ -5830,6 +6339,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, params *GetHealthParams, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
+	// GetMetricsWithResponse Metrics for Prometheus
+	//
+	// The server's metrics in Prometheus' text format (OpenMetrics when `Accept` asks for it): requests by route pattern, method and status, request durations by route, the store's group commits or connection pool, the request log's buffer and losses, and the Go runtime's and the process's figures. No label holds a client code, a user, an id or other customer data. Served here, to admin users of any client, only when the server has no metrics address of its own (`--metrics-addr`); there it is served without credentials, and this path is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetricsWithResponse(ctx context.Context, params *GetMetricsParams, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error)
+
 	// GetOpenAPIDocumentWithResponse This OpenAPI document
 	//
 	// The OpenAPI 3.1 description of the API: this document.
@@ -5955,6 +6473,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/Events (the `ListEvents` operationId).
 	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
+	// ListRequestLogsWithResponse Recent requests
+	//
+	// Returns one page of the caller's client's API requests, newest first: what each asked and what it got back. Admin users only. A record is written within about a second of its response (a crash can lose that last second) and kept 30 days unless the server is told otherwise. Requests whose credentials failed are recorded under the client they name, with the username as sent: repeated 401s for one username are where a guessed password shows. Never recorded: request or response bodies, the `Authorization` header, passwords, `security_pin`, `tax_id`; in `query`, only the resource's own parameters keep their values. Every parameter is accepted with or without the `search.` prefix; the filters may be repeated to match any of their values, and different filters must all match. Empty values are ignored, unknown parameters are a 400 that names them. A page past the end is a 200 with no records.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/RequestLogs (the `ListRequestLogs` operationId).
+	ListRequestLogsWithResponse(ctx context.Context, params *ListRequestLogsParams, reqEditors ...RequestEditorFn) (*ListRequestLogsResponse, error)
 
 	// ListWebhookDeliveriesWithResponse List webhook deliveries
 	//
@@ -6160,6 +6687,134 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMetricsResponse200Headers the declared response headers of an HTTP 200 response for GetMetrics
+type GetMetricsResponse200Headers struct {
+	XRequestId string
+}
+
+// GetMetricsResponse401Headers the declared response headers of an HTTP 401 response for GetMetrics
+type GetMetricsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetMetricsResponse403Headers the declared response headers of an HTTP 403 response for GetMetrics
+type GetMetricsResponse403Headers struct {
+	XRequestId string
+}
+
+// GetMetricsResponse404Headers the declared response headers of an HTTP 404 response for GetMetrics
+type GetMetricsResponse404Headers struct {
+	XRequestId string
+}
+
+// GetMetricsResponse429Headers the declared response headers of an HTTP 429 response for GetMetrics
+type GetMetricsResponse429Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+// GetMetricsResponse500Headers the declared response headers of an HTTP 500 response for GetMetrics
+type GetMetricsResponse500Headers struct {
+	XRequestId string
+}
+
+// GetMetricsResponse503Headers the declared response headers of an HTTP 503 response for GetMetrics
+type GetMetricsResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type GetMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMetricsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMetricsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetMetricsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetMetricsResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMetricsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetMetricsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetMetricsResponse503Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMetricsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMetricsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetMetricsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetMetricsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetMetricsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetMetricsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMetricsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7801,6 +8456,156 @@ func (r ListEventsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListRequestLogsResponse200Headers the declared response headers of an HTTP 200 response for ListRequestLogs
+type ListRequestLogsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListRequestLogsResponse400Headers the declared response headers of an HTTP 400 response for ListRequestLogs
+type ListRequestLogsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// ListRequestLogsResponse401Headers the declared response headers of an HTTP 401 response for ListRequestLogs
+type ListRequestLogsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListRequestLogsResponse403Headers the declared response headers of an HTTP 403 response for ListRequestLogs
+type ListRequestLogsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListRequestLogsResponse404Headers the declared response headers of an HTTP 404 response for ListRequestLogs
+type ListRequestLogsResponse404Headers struct {
+	XRequestId string
+}
+
+// ListRequestLogsResponse429Headers the declared response headers of an HTTP 429 response for ListRequestLogs
+type ListRequestLogsResponse429Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+// ListRequestLogsResponse500Headers the declared response headers of an HTTP 500 response for ListRequestLogs
+type ListRequestLogsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListRequestLogsResponse503Headers the declared response headers of an HTTP 503 response for ListRequestLogs
+type ListRequestLogsResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ListRequestLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RequestLogPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListRequestLogsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListRequestLogsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRequestLogsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListRequestLogsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListRequestLogsResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListRequestLogsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListRequestLogsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListRequestLogsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRequestLogsResponse) GetJSON200() *RequestLogPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRequestLogsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRequestLogsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRequestLogsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListRequestLogsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListRequestLogsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListRequestLogsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListRequestLogsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRequestLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRequestLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRequestLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRequestLogsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9619,6 +10424,21 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, params 
 	return ParseGetHealthResponse(rsp)
 }
 
+// GetMetricsWithResponse Metrics for Prometheus
+//
+// The server's metrics in Prometheus' text format (OpenMetrics when `Accept` asks for it): requests by route pattern, method and status, request durations by route, the store's group commits or connection pool, the request log's buffer and losses, and the Go runtime's and the process's figures. No label holds a client code, a user, an id or other customer data. Served here, to admin users of any client, only when the server has no metrics address of its own (`--metrics-addr`); there it is served without credentials, and this path is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *ClientWithResponses) GetMetricsWithResponse(ctx context.Context, params *GetMetricsParams, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error) {
+	rsp, err := c.GetMetrics(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMetricsResponse(rsp)
+}
+
 // GetOpenAPIDocumentWithResponse This OpenAPI document
 //
 // The OpenAPI 3.1 description of the API: this document.
@@ -9827,6 +10647,21 @@ func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseListEventsResponse(rsp)
+}
+
+// ListRequestLogsWithResponse Recent requests
+//
+// Returns one page of the caller's client's API requests, newest first: what each asked and what it got back. Admin users only. A record is written within about a second of its response (a crash can lose that last second) and kept 30 days unless the server is told otherwise. Requests whose credentials failed are recorded under the client they name, with the username as sent: repeated 401s for one username are where a guessed password shows. Never recorded: request or response bodies, the `Authorization` header, passwords, `security_pin`, `tax_id`; in `query`, only the resource's own parameters keep their values. Every parameter is accepted with or without the `search.` prefix; the filters may be repeated to match any of their values, and different filters must all match. Empty values are ignored, unknown parameters are a 400 that names them. A page past the end is a 200 with no records.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/RequestLogs (the `ListRequestLogs` operationId).
+func (c *ClientWithResponses) ListRequestLogsWithResponse(ctx context.Context, params *ListRequestLogsParams, reqEditors ...RequestEditorFn) (*ListRequestLogsResponse, error) {
+	rsp, err := c.ListRequestLogs(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRequestLogsResponse(rsp)
 }
 
 // ListWebhookDeliveriesWithResponse List webhook deliveries
@@ -10099,6 +10934,179 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMetricsResponse parses an HTTP response from a GetMetricsWithResponse call
+func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 500:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 503:
+		// Content-type (text/json) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMetricsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMetricsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetMetricsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetMetricsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMetricsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetMetricsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetMetricsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12474,6 +13482,216 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRequestLogsResponse parses an HTTP response from a ListRequestLogsWithResponse call
+func ParseListRequestLogsResponse(rsp *http.Response) (*ListRequestLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRequestLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RequestLogPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case rsp.StatusCode == 200:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 400:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 429:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 500:
+	// Content-type (text/json) unsupported
+
+	case rsp.StatusCode == 503:
+		// Content-type (text/json) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListRequestLogsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListRequestLogsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListRequestLogsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListRequestLogsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListRequestLogsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListRequestLogsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListRequestLogsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListRequestLogsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/httpapi"
+	"github.com/custd/custd/internal/metrics"
 	"github.com/custd/custd/internal/postgres"
 	"github.com/custd/custd/internal/sqlite"
 	"github.com/custd/custd/internal/webhook"
@@ -27,7 +28,8 @@ Customers API.
 
 Usage:
   custd serve [--addr ADDR] [--db URL] [--time-format rfc3339|revio] [--base-url URL] [--rate-limit N]
-              [--debug-addr ADDR] [--webhook-allow-private]
+              [--metrics-addr ADDR|off] [--request-log-days N] [--debug-addr ADDR]
+              [--webhook-allow-private]
   custd migrate [--db URL]
   custd client add CODE [--name NAME] [--db URL]
   custd user add USERNAME@CODE [--role admin|readwrite|readonly] [--password-stdin] [--db URL]
@@ -48,6 +50,11 @@ Environment:
   CUSTD_TIME_FORMAT     rfc3339 (default) or revio
   CUSTD_BASE_URL        scheme and host of links in responses (default: from the request)
   CUSTD_RATE_LIMIT      requests per second per user, 0 for no limit (default 0)
+  CUSTD_METRICS_ADDR    listen address of /metrics (Prometheus), served there without
+                        credentials; empty (default): /metrics on the API's address, for
+                        admin users only; off: no metrics
+  CUSTD_REQUEST_LOG_DAYS  days each client's request log is kept (default 30); 0 turns
+                        the request log off
   CUSTD_DEBUG_ADDR      listen address of Go's profiler (/debug/pprof/), off when empty;
                         keep it on a private address
   CUSTD_WEBHOOK_ALLOW_PRIVATE  1 lets webhook receivers use http and internal addresses
@@ -153,9 +160,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	debugAddr := c.fs.String("debug-addr", getenv("CUSTD_DEBUG_ADDR"), "listen address of the profiling endpoints")
 	allowPrivate := c.fs.Bool("webhook-allow-private", getenv("CUSTD_WEBHOOK_ALLOW_PRIVATE") == "1",
 		"let webhook receivers use http and internal addresses (development and tests only)")
-	if v := getenv("CUSTD_RATE_LIMIT"); v != "" {
-		if err := c.fs.Set("rate-limit", v); err != nil {
-			return fmt.Errorf("CUSTD_RATE_LIMIT: %v", err)
+	metricsAddr := c.fs.String("metrics-addr", getenv("CUSTD_METRICS_ADDR"), "listen address of /metrics, or off")
+	logDays := c.fs.Int("request-log-days", customer.DefaultRequestLogDays, "days the request log is kept; 0 turns it off")
+	for flag, env := range map[string]string{"rate-limit": "CUSTD_RATE_LIMIT", "request-log-days": "CUSTD_REQUEST_LOG_DAYS"} {
+		if v := getenv(env); v != "" {
+			if err := c.fs.Set(flag, v); err != nil {
+				return fmt.Errorf("%s: %v", env, err)
+			}
 		}
 	}
 	if _, err := c.parse(args, 0, "no arguments"); err != nil {
@@ -168,6 +179,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if *rateLimit < 0 {
 		return fmt.Errorf("--rate-limit must be 0 (no limit) or more")
 	}
+	if *logDays < 0 || *logDays > 3650 {
+		return fmt.Errorf("--request-log-days must be from 0 (no request log) to 3650")
+	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 
 	store, err := openStore(ctx, *c.db)
@@ -179,15 +193,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
+	var m *metrics.Metrics
+	if *metricsAddr != "off" {
+		m = metrics.New()
+		watchStore(m, store)
+	}
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	guard := &webhook.Guard{AllowPrivate: *allowPrivate}
+	api := httpapi.New(httpapi.Config{
+		Store: store, Logger: log, TimeFormat: tf, BaseURL: *baseURL, RateLimit: *rateLimit, WebhookGuard: guard,
+		Metrics: m, MetricsOnAPI: *metricsAddr == "", NoRequestLog: *logDays == 0,
+	})
 	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Config{
-			Store: store, Logger: log, TimeFormat: tf, BaseURL: *baseURL, RateLimit: *rateLimit, WebhookGuard: guard,
-		}),
+		Handler:           api,
+		ConnState:         m.ConnState,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -202,6 +225,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Owner: processName()}
 	workerDone := make(chan struct{})
 	go func() { worker.Run(bg); close(workerDone) }()
+	if *logDays > 0 {
+		go httpapi.PurgeRequestLog(bg, store, log, time.Duration(*logDays)*24*time.Hour, 10*time.Minute)
+	}
+
+	if m != nil && *metricsAddr != "" {
+		// The metrics on a listener of their own, for a scraper on a private network:
+		// without credentials, and then not on the API's address at all.
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go ms.Serve(mln)
+		defer ms.Close()
+		log.Info("metrics", "addr", mln.Addr().String())
+	}
 
 	if *debugAddr != "" {
 		// Go's profiler on a listener of its own, never on the API's address.
@@ -230,11 +271,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	case <-ctx.Done():
 	}
-	// Finish the requests in flight, then close the store, which finishes queued writes.
+	// Finish the requests in flight, write the request log they left in memory, then
+	// close the store, which finishes queued writes.
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err = srv.Shutdown(shutdownCtx)
+	if cerr := api.Close(); cerr != nil {
+		log.Warn("writing the last request log records", "err", cerr)
+	}
+	if err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	stopBackground()
@@ -248,6 +294,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 func processName() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), customer.RandomString("abcdefghijkmnopqrstuvwxyz23456789", 6))
+}
+
+// watchStore has the metrics follow the store: the SQLite group commit, or the
+// PostgreSQL connection pool.
+func watchStore(m *metrics.Metrics, store customer.Store) {
+	switch s := store.(type) {
+	case *sqlite.Store:
+		m.WatchSQLite()
+		s.ObserveCommits(m.ObserveCommit)
+	case *postgres.Store:
+		m.WatchPostgresPool(func() metrics.PoolStat {
+			st := s.PoolStat()
+			return metrics.PoolStat{
+				Acquired: st.AcquiredConns(), Idle: st.IdleConns(), Constructing: st.ConstructingConns(), Max: st.MaxConns(),
+				Acquires: st.AcquireCount(), EmptyAcquires: st.EmptyAcquireCount(), CanceledAcquires: st.CanceledAcquireCount(),
+				AcquireWait: st.AcquireDuration(),
+			}
+		})
+	}
 }
 
 // bootstrap creates client demo and user admin@demo on a store without users.

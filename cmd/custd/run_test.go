@@ -258,6 +258,9 @@ func TestCommands(t *testing.T) {
 		{[]string{"frobnicate"}, "", `unknown command "frobnicate"`},
 		{[]string{"serve", "--time-format", "iso"}, "", "--time-format"},
 		{[]string{"serve", "--nope"}, "", "flag provided but not defined"},
+		{[]string{"serve", "--request-log-days", "-1"}, "", "--request-log-days must be"},
+		{[]string{"serve", "--request-log-days", "a month"}, "", "request-log-days"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "nowhere"}, "", "--metrics-addr"},
 		{[]string{"migrate", "--db", "mysql://x"}, "", "unknown store"},
 	} {
 		_, err := cli(t, e, tc.stdin, tc.args...)

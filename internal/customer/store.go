@@ -8,13 +8,14 @@ import (
 
 // Store is everything custd keeps: internal/sqlite and internal/postgres implement it, and
 // both pass the suite in internal/storetest. Each consumer asks only for the role it uses
-// (Customers, Idempotency, Accounts).
+// (Customers, Idempotency, Accounts, RequestLog).
 type Store interface {
 	Customers
 	History
 	Webhooks
 	Idempotency
 	Accounts
+	RequestLog
 	// Ping reports whether the store answers. Errors: Unavailable.
 	Ping(ctx context.Context) error
 	// Close releases the store; writes already acknowledged are durable.

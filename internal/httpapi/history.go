@@ -68,6 +68,22 @@ func (e encoder) event(v *customer.Version) *eventJSON {
 // historySort is the order of a customer's history.
 type historySort string
 
+// historyParams is the table of a customer history's parameters.
+func historyParams(q *customer.HistoryQuery, sort *historySort, newest *bool) []param {
+	return append([]param{sortParam([]historySort{"version"}, sort, newest)}, pagingParams(&q.Page, &q.PageSize)...)
+}
+
+// eventParams is the table of the change feed's parameters, reading into q.
+func eventParams(q *customer.EventQuery) []param {
+	table := []param{
+		int64Param("after", 0, math.MaxInt64, &q.After),
+		pageSizeParam(&q.PageSize),
+		idsParam("object_id", &q.ObjectIDs),
+		enumsParam("event_type", customer.EventTypes, "", &q.EventTypes),
+	}
+	return append(table, rangeParams("created_date", &q.Created)...)
+}
+
 func (s *server) customerHistory(r *http.Request, u *customer.User) (*response, error) {
 	id, err := pathID(r)
 	if err != nil {
@@ -75,8 +91,7 @@ func (s *server) customerHistory(r *http.Request, u *customer.User) (*response, 
 	}
 	q := &customer.HistoryQuery{Page: 1, PageSize: customer.DefaultPageSize}
 	sort, newest := historySort("version"), true
-	table := append([]param{sortParam([]historySort{"version"}, &sort, &newest)}, pagingParams(&q.Page, &q.PageSize)...)
-	if err := parseParams(r.URL.RawQuery, table); err != nil {
+	if err := parseParams(r.URL.RawQuery, historyParams(q, &sort, &newest)); err != nil {
 		return nil, err
 	}
 	q.Oldest = !newest
@@ -123,14 +138,7 @@ func (s *server) customerVersion(r *http.Request, u *customer.User) (*response, 
 
 func (s *server) events(r *http.Request, u *customer.User) (*response, error) {
 	q := &customer.EventQuery{PageSize: customer.DefaultPageSize}
-	table := []param{
-		int64Param("after", 0, math.MaxInt64, &q.After),
-		pageSizeParam(&q.PageSize),
-		idsParam("object_id", &q.ObjectIDs),
-		enumsParam("event_type", customer.EventTypes, "", &q.EventTypes),
-	}
-	table = append(table, rangeParams("created_date", &q.Created)...)
-	if err := parseParams(r.URL.RawQuery, table); err != nil {
+	if err := parseParams(r.URL.RawQuery, eventParams(q)); err != nil {
 		return nil, err
 	}
 	page, err := s.history.Events(r.Context(), u.ClientID, q)

@@ -17,7 +17,7 @@ type ctxKey int
 
 const (
 	requestIDKey ctxKey = iota
-	userKey
+	stateKey
 )
 
 func requestID(ctx context.Context) string {
@@ -26,9 +26,10 @@ func requestID(ctx context.Context) string {
 }
 
 // middleware wraps the routes in what every request goes through, outermost first:
-// a request id, the request log, panic recovery, and case-insensitive resource paths.
+// a request id, the log line, metrics and request log, panic recovery, and
+// case-insensitive resource paths.
 func (s *server) middleware(routes []route, next http.Handler) http.Handler {
-	return s.withRequestID(s.logRequests(s.recoverPanics(canonicalPaths(routes, next))))
+	return s.withRequestID(s.observe(s.recoverPanics(canonicalPaths(routes, next))))
 }
 
 // withRequestID gives each request an id, taken from a well-formed X-Request-Id header or
@@ -58,51 +59,124 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// statusRecorder remembers the status and size of a response for the log.
-type statusRecorder struct {
+// requestState is what is learnt of a request while it is served, for its log line, its
+// metrics and its request log record: the response's status and size, the route that
+// matched, the customer its path names, the user it authenticated as, the start of an
+// error body. The handlers fill it in through the request's context.
+type requestState struct {
 	http.ResponseWriter
-	status int
-	bytes  int
+	start      time.Time
+	status     int
+	bytes      int
+	route      string // the matched route's pattern without its method; "" when none matched
+	customerID int32  // the {id} of the path, when it is one
+	user       *customer.User
+	// errBody is the start of the body of a response of 400 or more, kept when keepErr
+	// is set (for the request log record's error).
+	errBody []byte
+	keepErr bool
+
+	// What the request log record needs beside the above, taken from the request once
+	// it has been answered. Never the Authorization header itself.
+	method, path, rawQuery, requestID, idempotencyKey string
+	claimedUser, claimedClient                        string // of credentials that failed
+	duration                                          time.Duration
+	replayed                                          bool
 }
 
-func (r *statusRecorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
-	r.ResponseWriter.WriteHeader(status)
+// maxErrBody is how much of an error body the request log looks into for its message,
+// which comes first after ok.
+const maxErrBody = 2048
+
+func stateOf(r *http.Request) *requestState {
+	st, _ := r.Context().Value(stateKey).(*requestState)
+	return st
 }
 
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
+func (st *requestState) WriteHeader(status int) {
+	if st.status == 0 {
+		st.status = status
 	}
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += n
+	st.ResponseWriter.WriteHeader(status)
+}
+
+func (st *requestState) Write(b []byte) (int, error) {
+	if st.status == 0 {
+		st.status = http.StatusOK
+	}
+	if st.keepErr && st.status >= 400 && len(st.errBody) < maxErrBody {
+		st.errBody = append(st.errBody, b[:min(len(b), maxErrBody-len(st.errBody))]...)
+	}
+	n, err := st.ResponseWriter.Write(b)
+	st.bytes += n
 	return n, err
 }
 
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+func (st *requestState) Unwrap() http.ResponseWriter { return st.ResponseWriter }
 
-// logRequests writes one structured line per request. It logs the login name of an
-// authenticated user, never the Authorization header or a password.
-func (s *server) logRequests(next http.Handler) http.Handler {
+// routeLabel is the route of the metrics and the log: the matched route's pattern, or one
+// fixed word for every path that no route has.
+func (st *requestState) routeLabel() string {
+	if st.route == "" || st.route == "/" {
+		return "unmatched"
+	}
+	return st.route
+}
+
+// observe writes one structured line per request, counts it in the metrics and hands it
+// to the request log. It logs the login name of an authenticated user, never the
+// Authorization header or a password.
+func (s *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		var login string
-		ctx := context.WithValue(r.Context(), userKey, &login)
-		next.ServeHTTP(rec, r.WithContext(ctx))
-		s.log.LogAttrs(ctx, levelOf(rec.status), "request",
+		st := &requestState{ResponseWriter: w, start: time.Now(), keepErr: s.reqlog != nil}
+		ctx := context.WithValue(r.Context(), stateKey, st)
+		next.ServeHTTP(st, r.WithContext(ctx))
+		st.duration = time.Since(st.start)
+		if st.status == 0 {
+			st.status = http.StatusOK
+		}
+		route := st.routeLabel()
+		s.metrics.ObserveRequest(route, r.Method, st.status, st.duration)
+		var login, client string
+		if st.user != nil {
+			login, client = st.user.Username+"@"+st.user.ClientCode, st.user.ClientCode
+		}
+		s.log.LogAttrs(ctx, levelOf(st.status), "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.Int("bytes", rec.bytes),
+			slog.String("route", route),
+			slog.Int("status", st.status),
+			slog.Float64("duration_ms", float64(st.duration.Microseconds())/1000),
+			slog.Int("bytes", st.bytes),
 			slog.String("request_id", requestID(ctx)),
 			slog.String("user", login),
+			slog.String("client", client),
 			slog.String("remote", r.RemoteAddr),
 		)
+		if s.reqlog != nil && apiPath(r.URL.Path) {
+			st.method, st.path, st.rawQuery, st.requestID = r.Method, r.URL.Path, r.URL.RawQuery, requestID(ctx)
+			st.idempotencyKey = r.Header.Get("Idempotency-Key")
+			st.replayed = st.Header().Get("Idempotent-Replayed") == "true"
+			st.ResponseWriter = nil // answered: let the connection's writer go
+			if st.user == nil {
+				// A request that did not authenticate is filed under the client its
+				// credentials name, if any: that is where a guessed password shows.
+				if claimed, _, ok := r.BasicAuth(); ok {
+					st.claimedUser, st.claimedClient, _ = customer.SplitLogin(claimed)
+				}
+				if st.claimedClient == "" {
+					return
+				}
+			}
+			s.reqlog.add(st)
+		}
 	})
+}
+
+// apiPath reports whether a path is one of the API's resources (under /v1, in any letter
+// case), whose requests the request log records.
+func apiPath(p string) bool {
+	return len(p) >= 3 && strings.EqualFold(p[:3], "/v1") && (len(p) == 3 || p[3] == '/')
 }
 
 func levelOf(status int) slog.Level {
@@ -171,8 +245,8 @@ func (s *server) requireAuth(write bool, next func(*http.Request, *customer.User
 		if err != nil {
 			return nil, err
 		}
-		if login, ok := r.Context().Value(userKey).(*string); ok {
-			*login = u.Username + "@" + u.ClientCode
+		if st := stateOf(r); st != nil {
+			st.user = u
 		}
 		if err := s.limits.allow(u.ID); err != nil {
 			return nil, err

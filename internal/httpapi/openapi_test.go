@@ -105,6 +105,7 @@ func TestOpenAPIMembersAreTheWireFormat(t *testing.T) {
 		{"CustomField", "CustomFieldInput", customFieldJSON{}},
 		{"Link", "", linkJSON{}},
 		{"Error", "", errorJSON{}},
+		{"RequestLog", "", loggedRequestJSON{}},
 	} {
 		var members, always []string
 		typ := reflect.TypeOf(tc.wire)
@@ -202,6 +203,14 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 		check(s, "value", "maxLength", customer.MaxFieldValue)
 	}
 	check("CustomerPage", "record_count", "maximum", customer.MaxPageSize)
+	check("RequestLogPage", "record_count", "maximum", customer.MaxPageSize)
+	check("RequestLog", "request_id", "maxLength", customer.MaxLoggedRequestID)
+	check("RequestLog", "method", "maxLength", customer.MaxLoggedMethod)
+	check("RequestLog", "path", "maxLength", customer.MaxLoggedPath)
+	check("RequestLog", "query", "maxLength", customer.MaxLoggedQuery)
+	check("RequestLog", "username", "maxLength", customer.MaxUsername)
+	check("RequestLog", "idempotency_key", "maxLength", customer.MaxLoggedKey)
+	check("RequestLog", "error", "maxLength", customer.MaxLoggedError)
 
 	enum := func(name string, want []string) {
 		t.Helper()
@@ -236,13 +245,22 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 	}
 }
 
-// TestOpenAPISearchParameters: the search operation takes exactly the parameters the
-// server knows, each with and without the search. prefix, an array exactly when it may
-// be repeated.
+// TestOpenAPISearchParameters: the search operation and the request log's take exactly
+// the parameters the server knows, each with and without the search. prefix, an array
+// exactly when it may be repeated.
 func TestOpenAPISearchParameters(t *testing.T) {
+	for path, params := range map[string]map[string]bool{
+		"/v1/Customers":   paramNames(customerParams(&customer.Query{})),
+		"/v1/RequestLogs": paramNames(requestLogParams(&customer.RequestLogQuery{})),
+	} {
+		t.Run(path, func(t *testing.T) { checkQueryParameters(t, path, params) })
+	}
+}
+
+func checkQueryParameters(t *testing.T, path string, params map[string]bool) {
 	d := loadDocument(t, openapiDocument)
 	got := map[string]bool{}
-	for _, p := range d.at("paths", "/v1/Customers", "get", "parameters").([]any) {
+	for _, p := range d.at("paths", path, "get", "parameters").([]any) {
 		ref := p.(map[string]any)["$ref"].(string)
 		param := d.object(strings.Split(strings.TrimPrefix(ref, "#/"), "/")...)
 		if param["in"] != "query" {
@@ -251,7 +269,7 @@ func TestOpenAPISearchParameters(t *testing.T) {
 		got[param["name"].(string)] = d.object(append(strings.Split(strings.TrimPrefix(ref, "#/"), "/"), "schema")...)["type"] == "array"
 	}
 	want := map[string]bool{}
-	for name, repeatable := range paramNames(customerParams(&customer.Query{})) {
+	for name, repeatable := range params {
 		want[name] = repeatable
 		want["search."+name] = repeatable
 	}

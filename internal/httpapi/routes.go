@@ -44,6 +44,9 @@ func (s *server) routes() []route {
 		{"DELETE", "/v1/WebhookSubscriptions/{id}", s.handle(s.requireAdmin(s.writing(nil, s.deleteSubscription)))},
 		{"GET", "/v1/WebhookDeliveries", s.handle(s.requireAuth(false, s.listDeliveries))},
 		{"POST", "/v1/WebhookDeliveries/{id}/retry", s.handle(s.requireAdmin(s.writing(nil, s.retryDelivery)))},
+
+		{"GET", "/v1/RequestLogs", s.handle(s.requireAuth(false, s.requestLogs))},
+		{"GET", "/metrics", s.serveMetrics()},
 	}
 }
 
@@ -53,7 +56,7 @@ func (s *server) addRoutes(mux *http.ServeMux, routes []route) {
 	allowed := map[string][]string{}
 	var patterns []string
 	for _, rt := range routes {
-		mux.Handle(rt.method+" "+rt.pattern, rt.handler)
+		mux.Handle(rt.method+" "+rt.pattern, routed(rt.handler))
 		if allowed[rt.pattern] == nil {
 			patterns = append(patterns, rt.pattern)
 		}
@@ -64,14 +67,31 @@ func (s *server) addRoutes(mux *http.ServeMux, routes []route) {
 	}
 	for _, p := range patterns {
 		allow := strings.Join(allowed[p], ", ")
-		mux.Handle(p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle(p, routed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			s.writeError(w, r, customer.Errorf(customer.MethodNotAllowed, "%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow))
-		}))
+		})))
 	}
 	mux.Handle("/", s.handle(func(r *http.Request) (*response, error) {
 		return nil, customer.Errorf(customer.NotFound, "no such resource: %s", r.URL.Path)
 	}))
+}
+
+// routed tells the request's state which route matched, by its pattern without the
+// method (the metrics' and the log's route), and the customer its path names.
+func routed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := stateOf(r); st != nil {
+			_, st.route, _ = strings.Cut(r.Pattern, " ")
+			if st.route == "" {
+				st.route = r.Pattern
+			}
+			if id, ok := parseID(r.PathValue("id")); ok {
+				st.customerID = id
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *server) healthz(*http.Request) (*response, error) {

@@ -1,5 +1,6 @@
 // Package httpapi serves the Customers API of the contract over HTTP: routing, credentials,
-// the wire format, errors, conditional requests and idempotent retries. It knows the store
+// the wire format, errors, conditional requests and idempotent retries, and what watches
+// it: the log line, the metrics and the request log of every request. It knows the store
 // only through the roles of customer.Store it uses.
 package httpapi
 
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/metrics"
 	"github.com/custd/custd/internal/webhook"
 )
 
@@ -31,26 +33,68 @@ type Config struct {
 	// WebhookGuard decides where webhook receivers may point; nil means the default
 	// (https and public addresses only).
 	WebhookGuard *webhook.Guard
+
+	// Metrics, when set, counts every request; nil counts nothing.
+	Metrics *metrics.Metrics
+	// MetricsOnAPI serves Metrics at GET /metrics of the API itself, to admin users only.
+	// Otherwise that path is a 404: the metrics are served on an address of their own
+	// (Metrics.Handler), or not at all.
+	MetricsOnAPI bool
+
+	// NoRequestLog turns the request log off: no request is recorded, and GET
+	// /v1/RequestLogs is a 404.
+	NoRequestLog bool
+	// RequestLogInterval is the longest a record waits in memory before it is written;
+	// 250 ms when zero.
+	RequestLogInterval time.Duration
+	// RequestLogBuffer is the most records that wait in memory; a request that finds the
+	// buffer full is not recorded (and counted in the metrics). 10,000 when zero.
+	RequestLogBuffer int
 }
 
 // server holds the dependencies the handlers share.
 type server struct {
-	customers customer.Customers
-	history   customer.History
-	webhooks  customer.Webhooks
-	guard     *webhook.Guard
-	sender    *webhook.Sender
-	keys      customer.Idempotency
-	ping      func(context.Context) error
-	log       *slog.Logger
-	enc       encoder
-	baseURL   string
-	auth      *authenticator
-	limits    *rateLimits
+	customers    customer.Customers
+	history      customer.History
+	webhooks     customer.Webhooks
+	guard        *webhook.Guard
+	sender       *webhook.Sender
+	keys         customer.Idempotency
+	ping         func(context.Context) error
+	log          *slog.Logger
+	enc          encoder
+	baseURL      string
+	auth         *authenticator
+	limits       *rateLimits
+	requestLog   customer.RequestLog
+	metrics      *metrics.Metrics
+	metricsOnAPI bool
+	metricsPage  http.Handler // the metrics in Prometheus' format, when metricsOnAPI
+	reqlog       *requestLog  // the writer of the request log; nil when it is off
 }
 
-// New returns the HTTP handler of the whole API.
-func New(cfg Config) http.Handler {
+// API is the HTTP handler of the whole API, with the writer of its request log behind it.
+type API struct {
+	handler http.Handler
+	reqlog  *requestLog
+}
+
+// ServeHTTP serves one request.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// Close writes the request log records still in memory and stops the request log's
+// writer. Call it once the HTTP server has finished the requests in flight, and before
+// closing the store. Errors: the store's, of writing the last records.
+func (a *API) Close() error {
+	if a.reqlog == nil {
+		return nil
+	}
+	return a.reqlog.close()
+}
+
+// New returns the HTTP handler of the whole API and starts its request log's writer,
+// which Close stops.
+func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -58,17 +102,26 @@ func New(cfg Config) http.Handler {
 		cfg.TimeFormat = TimeRFC3339
 	}
 	s := &server{
-		customers: cfg.Store,
-		history:   cfg.Store,
-		webhooks:  cfg.Store,
-		guard:     cfg.WebhookGuard,
-		keys:      cfg.Store,
-		ping:      cfg.Store.Ping,
-		log:       cfg.Logger,
-		enc:       encoder{layout: cfg.TimeFormat.layout()},
-		baseURL:   strings.TrimRight(cfg.BaseURL, "/"),
-		auth:      newAuthenticator(cfg.Store),
-		limits:    newRateLimits(cfg.RateLimit),
+		customers:    cfg.Store,
+		history:      cfg.Store,
+		webhooks:     cfg.Store,
+		guard:        cfg.WebhookGuard,
+		keys:         cfg.Store,
+		ping:         cfg.Store.Ping,
+		log:          cfg.Logger,
+		enc:          encoder{layout: cfg.TimeFormat.layout()},
+		baseURL:      strings.TrimRight(cfg.BaseURL, "/"),
+		auth:         newAuthenticator(cfg.Store),
+		limits:       newRateLimits(cfg.RateLimit),
+		requestLog:   cfg.Store,
+		metrics:      cfg.Metrics,
+		metricsOnAPI: cfg.MetricsOnAPI && cfg.Metrics != nil,
+	}
+	if s.metricsOnAPI {
+		s.metricsPage = cfg.Metrics.Handler()
+	}
+	if !cfg.NoRequestLog {
+		s.reqlog = newRequestLog(cfg.Store, cfg.Logger, cfg.Metrics, cfg.RequestLogInterval, cfg.RequestLogBuffer)
 	}
 	mux := http.NewServeMux()
 	if s.guard == nil {
@@ -77,7 +130,7 @@ func New(cfg Config) http.Handler {
 	s.sender = webhook.NewSender(s.guard)
 	routes := s.routes()
 	s.addRoutes(mux, routes)
-	return s.middleware(routes, mux)
+	return &API{handler: s.middleware(routes, mux), reqlog: s.reqlog}
 }
 
 // PurgeIdempotencyKeys deletes expired idempotency keys every interval until ctx ends, so
@@ -91,6 +144,26 @@ func PurgeIdempotencyKeys(ctx context.Context, store customer.Idempotency, log *
 			log.Warn("purging expired idempotency keys", "err", err)
 		} else if n > 0 {
 			log.Info("purged expired idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// PurgeRequestLog deletes the request log records older than keep every interval until
+// ctx ends, so that no scheduler outside custd is needed.
+func PurgeRequestLog(ctx context.Context, store customer.RequestLog, log *slog.Logger, keep, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := store.PurgeRequestLog(ctx, time.Now().Add(-keep))
+		if err != nil && ctx.Err() == nil {
+			log.Warn("purging old request log records", "err", err)
+		} else if n > 0 {
+			log.Info("purged old request log records", "count", n)
 		}
 		select {
 		case <-ctx.Done():

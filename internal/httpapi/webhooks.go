@@ -342,14 +342,18 @@ func (s *server) deleteSubscription(wr *writeRequest) (*response, error) {
 	return s.subscriptionResponse(sub)
 }
 
-func (s *server) listDeliveries(r *http.Request, u *customer.User) (*response, error) {
-	q := &customer.DeliveryQuery{Page: 1, PageSize: customer.DefaultPageSize}
-	table := append([]param{
+// deliveryParams is the table of the deliveries list's parameters, reading into q.
+func deliveryParams(q *customer.DeliveryQuery) []param {
+	return append([]param{
 		idsParam("webhook_receiver_id", &q.ReceiverIDs),
 		enumsParam("status", customer.DeliveryStatuses, "", &q.Statuses),
 		idsParam64("event_id", &q.EventIDs),
 	}, pagingParams(&q.Page, &q.PageSize)...)
-	if err := parseParams(r.URL.RawQuery, table); err != nil {
+}
+
+func (s *server) listDeliveries(r *http.Request, u *customer.User) (*response, error) {
+	q := &customer.DeliveryQuery{Page: 1, PageSize: customer.DefaultPageSize}
+	if err := parseParams(r.URL.RawQuery, deliveryParams(q)); err != nil {
 		return nil, err
 	}
 	ds, more, err := s.webhooks.Deliveries(r.Context(), u.ClientID, q)

@@ -158,6 +158,10 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// PoolStat returns the state of the connection pool now: connections in use, idle and
+// being opened, and the counts and total wait of the connections taken from it.
+func (s *Store) PoolStat() *pgxpool.Stat { return s.pool.Stat() }
+
 // Ping reports whether the database answers. Errors: Unavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	err := s.withConn(ctx, func(c *pgxpool.Conn) error { return c.Ping(ctx) })

@@ -190,6 +190,13 @@ func (s *Store) Close() error {
 	return errors.Join(err, s.get.Close(), s.read.Close())
 }
 
+// ObserveCommits has f called after every group commit with the number of writes that
+// shared it and the time its COMMIT (with its fsync) took. f runs on the writer, so it
+// must be quick; a later call replaces an earlier f.
+func (s *Store) ObserveCommits(f func(writes int, commit time.Duration)) {
+	s.writer.onCommit.Store(&f)
+}
+
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/custd/custd/internal/customer"
 )
@@ -30,6 +32,10 @@ type writer struct {
 	// addresses is the block of address ids taken from the sequence: [next, end) are
 	// free. A rollback restores it as it was, since it also undoes taking a block.
 	addresses struct{ next, end int32 }
+
+	// onCommit, when set, is told of every commit: how many writes shared it and how
+	// long its COMMIT (the fsync) took.
+	onCommit atomic.Pointer[func(writes int, commit time.Duration)]
 }
 
 // op is one queued write, run in a transaction shared with the others of its batch.
@@ -202,10 +208,14 @@ func (w *writer) attempt(batch []*op, savepoints bool) ([]error, error) {
 			return results, errPartialWrite
 		}
 	}
+	start := time.Now()
 	if err := w.control("COMMIT"); err != nil {
 		w.control("ROLLBACK")
 		w.addresses = addresses
 		return results, unavailable(err)
+	}
+	if f := w.onCommit.Load(); f != nil {
+		(*f)(len(batch), time.Since(start))
 	}
 	w.ckpt.committed()
 	return results, nil

@@ -114,3 +114,47 @@ func TestBatchFailuresStayAlone(t *testing.T) {
 		})
 	}
 }
+
+// TestObserveCommits checks what the group commit reports: one call per transaction,
+// with the number of writes that shared it.
+func TestObserveCommits(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "custd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	commits := make(chan int, 10)
+	s.ObserveCommits(func(writes int, commit time.Duration) {
+		if commit <= 0 {
+			t.Errorf("a commit of %v", commit)
+		}
+		commits <- writes
+	})
+	w := s.writer
+	started, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- w.do(ctx, 0, func(*tx) error { close(started); <-release; return nil })
+	}()
+	<-started
+	done := make(chan error, 3)
+	for range 3 {
+		go func() { done <- w.do(ctx, 0, func(*tx) error { return nil }) }()
+	}
+	for len(w.ops) < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if got := []int{<-commits, <-commits}; !slices.Equal(got, []int{1, 3}) {
+		t.Fatalf("commits of %v writes, want [1 3]", got)
+	}
+}

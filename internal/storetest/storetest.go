@@ -54,6 +54,9 @@ func Run(t *testing.T, open Opener) {
 		{"WebhookFanOut", testWebhookFanOut},
 		{"WebhookClaims", testWebhookClaims},
 		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
+		{"RequestLogRecords", testRequestLogRecords},
+		{"RequestLogFilters", testRequestLogFilters},
+		{"RequestLogPurge", testRequestLogPurge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

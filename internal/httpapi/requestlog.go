@@ -1,0 +1,421 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/metrics"
+)
+
+// Defaults of the request log's writer.
+const (
+	defaultRequestLogInterval = 250 * time.Millisecond
+	defaultRequestLogBuffer   = 10_000
+	// requestLogBatch is the most records written at once: a batch is written when it is
+	// this full, or when the interval has passed.
+	requestLogBatch = 1000
+)
+
+// requestLog writes the request log off the request path. A request hands its state to
+// a buffered channel without waiting (a full buffer drops the record and counts it); one
+// goroutine turns the states into records and writes them in batches, every interval or
+// every requestLogBatch records, whichever comes first. What a crash can lose is what
+// waits in the buffer: at most about one interval of requests (docs/decisions.md).
+type requestLog struct {
+	store    customer.RequestLog
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	interval time.Duration
+	queue    chan *requestState
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	err      error // of the writes at close
+}
+
+func newRequestLog(store customer.RequestLog, log *slog.Logger, m *metrics.Metrics, interval time.Duration, buffer int) *requestLog {
+	if interval <= 0 {
+		interval = defaultRequestLogInterval
+	}
+	if buffer <= 0 {
+		buffer = defaultRequestLogBuffer
+	}
+	l := &requestLog{
+		store:    store,
+		log:      log,
+		metrics:  m,
+		interval: interval,
+		queue:    make(chan *requestState, buffer),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	m.WatchRequestLogBuffer(func() int { return len(l.queue) }, buffer)
+	go l.run()
+	return l
+}
+
+// add hands a answered request to the writer, or drops it when the buffer is full: a
+// request never waits for the request log.
+func (l *requestLog) add(st *requestState) {
+	select {
+	case l.queue <- st:
+	default:
+		l.metrics.RequestLogDropped(metrics.DroppedBufferFull, 1)
+	}
+}
+
+// close writes what the buffer holds and stops the writer. Requests answered after close
+// are not recorded.
+func (l *requestLog) close() error {
+	l.once.Do(func() { close(l.stop) })
+	<-l.done
+	return l.err
+}
+
+func (l *requestLog) run() {
+	defer close(l.done)
+	tick := time.NewTicker(l.interval)
+	defer tick.Stop()
+	batch := make([]*customer.LoggedRequest, 0, requestLogBatch)
+	write := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := l.write(batch)
+		clear(batch)
+		batch = batch[:0]
+		return err
+	}
+	for {
+		select {
+		case st := <-l.queue:
+			if batch = append(batch, st.record()); len(batch) == requestLogBatch {
+				write()
+			}
+		case <-tick.C:
+			write()
+		case <-l.stop:
+		drain:
+			for {
+				select {
+				case st := <-l.queue:
+					if batch = append(batch, st.record()); len(batch) == requestLogBatch {
+						l.err = errors.Join(l.err, write())
+					}
+				default:
+					break drain
+				}
+			}
+			l.err = errors.Join(l.err, write())
+			return
+		}
+	}
+}
+
+// write stores one batch. A batch the store fails to write is lost: the request log must
+// never hold up the API, and a store that fails now would most likely fail a retry too.
+func (l *requestLog) write(batch []*customer.LoggedRequest) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.store.RecordRequests(ctx, batch); err != nil {
+		l.log.Warn("writing the request log", "records", len(batch), "err", err)
+		l.metrics.RequestLogDropped(metrics.DroppedWriteFailed, len(batch))
+		return err
+	}
+	l.metrics.RequestLogWritten(len(batch))
+	return nil
+}
+
+// record turns the state of an answered request into its request log record. It runs on
+// the writer's goroutine, so that the request path only hands the state over.
+func (st *requestState) record() *customer.LoggedRequest {
+	r := &customer.LoggedRequest{
+		RequestID:      st.requestID,
+		Created:        st.start,
+		Method:         st.method,
+		Path:           st.path,
+		Query:          cleanQuery(knownParams(st.method, st.route), st.rawQuery),
+		Status:         st.status,
+		Duration:       st.duration,
+		CustomerID:     st.customerID,
+		IdempotencyKey: st.idempotencyKey,
+		Replayed:       st.replayed,
+	}
+	if u := st.user; u != nil {
+		r.ClientID, r.Username = u.ClientID, u.Username
+	} else {
+		r.ClientCode, r.Username = st.claimedClient, st.claimedUser
+	}
+	if st.status >= 400 {
+		if r.Error = errorMessage(st.errBody); r.Error == "" {
+			r.Error = http.StatusText(st.status) // a HEAD request's error has no body
+		}
+	}
+	r.Clean()
+	return r
+}
+
+// errorMessage returns the message of an error body ({"ok":false,"message":...}), which
+// may be cut short after it.
+func errorMessage(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if key == "message" {
+			msg, _ := dec.Token()
+			s, _ := msg.(string)
+			return s
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
+}
+
+// listParams holds the names of each list's parameters (without the search. prefix), by
+// route: the only parameters whose values the request log keeps.
+var listParams = sync.OnceValue(func() map[string]map[string]bool {
+	var sort historySort
+	var newest bool
+	var page, size int
+	return map[string]map[string]bool{
+		"/v1/Customers":              paramNames(customerParams(&customer.Query{})),
+		"/v1/Customers/{id}/History": paramNames(historyParams(&customer.HistoryQuery{}, &sort, &newest)),
+		"/v1/Events":                 paramNames(eventParams(&customer.EventQuery{})),
+		"/v1/WebhookReceivers":       paramNames(pagingParams(&page, &size)),
+		"/v1/WebhookSubscriptions":   paramNames(pagingParams(&page, &size)),
+		"/v1/WebhookDeliveries":      paramNames(deliveryParams(&customer.DeliveryQuery{})),
+		"/v1/RequestLogs":            paramNames(requestLogParams(&customer.RequestLogQuery{})),
+	}
+})
+
+// knownParams returns the query parameters (without their optional "search." prefix) of
+// the route a request matched, if it is a list read.
+func knownParams(method, route string) map[string]bool {
+	if method != http.MethodGet && method != http.MethodHead {
+		return nil
+	}
+	return listParams()[route]
+}
+
+// cleanQuery returns a query string with nothing secret in it. The parameters the route
+// knows (search filters and paging, which name no secret) are kept as they were sent.
+// Any other parameter keeps its name only when the name is a plain lower-case word (such
+// as api_key or colour), and never its value: api_key=***. Anything else (a bare word,
+// which could be a token, or a name with capitals or digits, which could be a password or
+// a tax id) is written as *** alone. Order is kept.
+func cleanQuery(known map[string]bool, raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var b strings.Builder
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		rawName, _, pair := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(rawName)
+		switch _, ok := known[strings.TrimPrefix(name, "search.")]; {
+		case err == nil && ok && pair:
+			b.WriteString(part)
+		case err == nil && pair && plainWord(name):
+			b.WriteString(name + "=***")
+		default:
+			b.WriteString("***")
+		}
+		if b.Len() > customer.MaxLoggedQuery {
+			break
+		}
+	}
+	return b.String()
+}
+
+// plainWord reports whether s is a lower-case word: 1 to 32 letters a to z, '_', '.' or
+// '-', starting with a letter.
+func plainWord(s string) bool {
+	if s == "" || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// requestLogParams is the table of the request log's parameters, reading into q.
+func requestLogParams(q *customer.RequestLogQuery) []param {
+	table := []param{
+		{"status", true, func(p *customer.Problems, vs []string) {
+			for _, v := range vs {
+				if r, ok := parseStatusFilter(v); ok {
+					q.Statuses = append(q.Statuses, r)
+				} else {
+					p.Add("status", "must be an HTTP status from 100 to 599, or a class such as 4xx or 5xx (got %q)", v)
+				}
+			}
+		}},
+		{"method", true, func(p *customer.Problems, vs []string) {
+			for _, v := range vs {
+				if len(v) <= customer.MaxLoggedMethod && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+					q.Methods = append(q.Methods, strings.ToUpper(v))
+				} else {
+					p.Add("method", "must be an HTTP method such as GET or PUT (got %q)", v)
+				}
+			}
+		}},
+		idsParam("customer_id", &q.CustomerIDs),
+		{"username", true, func(p *customer.Problems, vs []string) {
+			for _, v := range vs {
+				if !utf8.ValidString(v) || customer.HasControl(v) || utf8.RuneCountInString(v) > customer.MaxUsername {
+					p.Add("username", "must be a username of at most %d characters without control characters", customer.MaxUsername)
+					continue
+				}
+				q.Usernames = append(q.Usernames, customer.Fold(v))
+			}
+		}},
+	}
+	table = append(table, rangeParams("created_date", &q.Created)...)
+	return append(table, pagingParams(&q.Page, &q.PageSize)...)
+}
+
+// parseRequestLogQuery reads the query string of GET /v1/RequestLogs. Errors: Invalid,
+// naming every bad parameter.
+func parseRequestLogQuery(raw string) (*customer.RequestLogQuery, error) {
+	q := &customer.RequestLogQuery{Page: 1, PageSize: customer.DefaultPageSize}
+	if err := parseParams(raw, requestLogParams(q)); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// parseStatusFilter reads one status filter: a status (404), or a class (4xx).
+func parseStatusFilter(v string) (customer.StatusRange, bool) {
+	if len(v) == 3 && v[0] >= '1' && v[0] <= '5' && strings.EqualFold(v[1:], "xx") {
+		from := int(v[0]-'0') * 100
+		return customer.StatusRange{From: from, To: from + 99}, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 100 || n > 599 || strings.Trim(v, "0123456789") != "" {
+		return customer.StatusRange{}, false
+	}
+	return customer.StatusRange{From: n, To: n}, true
+}
+
+// loggedRequestJSON is the wire form of a request log record.
+type loggedRequestJSON struct {
+	RequestID      string  `json:"request_id"`
+	CreatedDate    string  `json:"created_date"`
+	Method         string  `json:"method"`
+	Path           string  `json:"path"`
+	Query          string  `json:"query"`
+	Status         int     `json:"status"`
+	DurationMS     float64 `json:"duration_ms"`
+	Username       string  `json:"username"`
+	CustomerID     *int32  `json:"customer_id"`
+	IdempotencyKey *string `json:"idempotency_key"`
+	Replayed       bool    `json:"replayed"`
+	Error          *string `json:"error"`
+}
+
+// requestLogs answers GET /v1/RequestLogs: the caller's client's requests, newest first,
+// to admin users only.
+func (s *server) requestLogs(r *http.Request, u *customer.User) (*response, error) {
+	if u.Role != customer.RoleAdmin {
+		return nil, customer.Errorf(customer.Forbidden, "user %s@%s has the %s role; only admin users may read the request log", u.Username, u.ClientCode, u.Role)
+	}
+	if s.reqlog == nil {
+		return nil, customer.Errorf(customer.NotFound, "the request log is off on this server")
+	}
+	q, err := parseRequestLogQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.requestLog.RequestLog(r.Context(), u.ClientID, q)
+	if err != nil {
+		return nil, err
+	}
+	records := make([]loggedRequestJSON, len(page.Requests))
+	for i, lr := range page.Requests {
+		rec := loggedRequestJSON{
+			RequestID:   lr.RequestID,
+			CreatedDate: *s.enc.time(&lr.Created),
+			Method:      lr.Method,
+			Path:        lr.Path,
+			Query:       lr.Query,
+			Status:      lr.Status,
+			DurationMS:  float64(lr.Duration.Microseconds()) / 1000,
+			Username:    lr.Username,
+			Replayed:    lr.Replayed,
+		}
+		if lr.CustomerID != 0 {
+			rec.CustomerID = &lr.CustomerID
+		}
+		if lr.IdempotencyKey != "" {
+			rec.IdempotencyKey = &lr.IdempotencyKey
+		}
+		if lr.Error != "" {
+			rec.Error = &lr.Error
+		}
+		records[i] = rec
+	}
+	// Without HTML escaping: every query string has '&', which is easier to read as it is
+	// than as \u0026.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(struct {
+		OK          bool                `json:"ok"`
+		HasMore     bool                `json:"has_more"`
+		RecordCount int                 `json:"record_count"`
+		Records     []loggedRequestJSON `json:"records"`
+	}{true, page.HasMore, len(records), records}); err != nil {
+		return nil, err
+	}
+	return &response{Reply: customer.Reply{Status: http.StatusOK, Body: bytes.TrimSuffix(b.Bytes(), []byte("\n"))}}, nil
+}
+
+// serveMetrics serves the metrics at GET /metrics of the API, to admin users of any
+// client, when the server is told to (MetricsOnAPI); otherwise the path does not exist.
+func (s *server) serveMetrics() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.metricsOnAPI {
+			s.writeError(w, r, customer.Errorf(customer.NotFound, "no such resource: %s (this server's metrics, if on, are on an address of their own)", r.URL.Path))
+			return
+		}
+		_, err := s.requireAuth(false, func(_ *http.Request, u *customer.User) (*response, error) {
+			if u.Role != customer.RoleAdmin {
+				return nil, customer.Errorf(customer.Forbidden, "user %s@%s has the %s role; only admin users may read the metrics", u.Username, u.ClientCode, u.Role)
+			}
+			return nil, nil
+		})(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.metricsPage.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,163 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/sqlquery"
+)
+
+var _ customer.RequestLog = (*Store)(nil)
+
+// requestLogRows is how many records one INSERT statement stores: fewer statements for a
+// batch, each with a parameter list well below SQLite's limit.
+const requestLogRows = 32
+
+const insertRequestLog = `INSERT INTO request_logs (client_id, created_date, request_id, method, path, query, status,
+	duration_us, username, username_fold, customer_id, idempotency_key, replayed, error) VALUES `
+
+const requestLogValues = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// RecordRequests stores records as one write of the writer's next group commit, beside
+// the customer writes queued with it. They are operational records: they do not go
+// through customer.Apply. Errors: Unavailable.
+func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return s.writer.do(ctx, 0, func(t *tx) error {
+		args := make([]any, 0, requestLogRows*14)
+		rows := 0
+		flush := func() error {
+			if rows == 0 {
+				return nil
+			}
+			_, err := t.exec(insertRequestLog+strings.Repeat(requestLogValues+", ", rows-1)+requestLogValues, args...)
+			args, rows = args[:0], 0
+			return err
+		}
+		clients := map[string]int64{} // folded client code -> id, 0 for none
+		for _, r := range rs {
+			client := r.ClientID
+			if client == 0 {
+				code := customer.Fold(r.ClientCode)
+				id, known := clients[code]
+				if !known {
+					err := t.queryRow(`SELECT id FROM clients WHERE code_fold = ?`, code).Scan(&id)
+					if err != nil && !errors.Is(err, sql.ErrNoRows) {
+						return err
+					}
+					clients[code] = id
+				}
+				if client = id; client == 0 {
+					continue // no such client: nobody to show it to
+				}
+			}
+			args = append(args, client, r.Created.UnixMilli(), r.RequestID, r.Method, r.Path, r.Query, r.Status,
+				r.Duration.Microseconds(), r.Username, customer.Fold(r.Username), nullID(r.CustomerID),
+				nullText(r.IdempotencyKey), r.Replayed, nullText(r.Error))
+			// Statements of any other row count are prepared once each, so only full
+			// ones are shared: the rest of a batch goes one row at a time.
+			if rows++; rows == requestLogRows {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		for i := 0; i < rows; i++ {
+			if _, err := t.exec(insertRequestLog+requestLogValues, args[i*14:(i+1)*14]...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func nullID(id int32) sql.NullInt32 { return sql.NullInt32{Int32: id, Valid: id != 0} }
+
+func nullText(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// RequestLog returns one page of the client's request log matching q, newest first.
+// Errors: Unavailable.
+func (s *Store) RequestLog(ctx context.Context, client int64, q *customer.RequestLogQuery) (*customer.RequestLogPage, error) {
+	query, args := sqlquery.RequestLog(dialect{}, client, q)
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.readErr(err)
+	}
+	defer rows.Close()
+	var found []*customer.LoggedRequest
+	for rows.Next() {
+		var (
+			r                 = &customer.LoggedRequest{ClientID: client}
+			created, duration int64
+			id                sql.NullInt32
+			key, msg          sql.NullString
+		)
+		if err := rows.Scan(&r.RequestID, &created, &r.Method, &r.Path, &r.Query, &r.Status, &duration,
+			&r.Username, &id, &key, &r.Replayed, &msg); err != nil {
+			return nil, s.readErr(err)
+		}
+		r.Created = time.UnixMilli(created).UTC()
+		r.Duration = time.Duration(duration) * time.Microsecond
+		r.CustomerID, r.IdempotencyKey, r.Error = id.Int32, key.String, msg.String
+		found = append(found, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.readErr(err)
+	}
+	return q.PageOf(found), nil
+}
+
+// purgeRows is how many records one transaction of a purge deletes at most: the writer
+// is shared with every customer write, which must not wait for a month of records.
+const purgeRows = 5000
+
+// PurgeRequestLog deletes the records created before the given time, client by client
+// and a few thousand at a time, each step a write of the writer's group commit.
+// Errors: Unavailable.
+func (s *Store) PurgeRequestLog(ctx context.Context, before time.Time) (int64, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id FROM clients ORDER BY id`)
+	if err != nil {
+		return 0, s.readErr(err)
+	}
+	var clients []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, s.readErr(err)
+		}
+		clients = append(clients, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, s.readErr(err)
+	}
+	var total int64
+	for _, client := range clients {
+		for {
+			var n int64
+			err := s.writer.do(ctx, 0, func(t *tx) error {
+				res, err := t.exec(`DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs
+					WHERE client_id = ? AND created_date < ? LIMIT ?)`, client, before.UnixMilli(), purgeRows)
+				if err == nil {
+					n, err = res.RowsAffected()
+				}
+				return err
+			})
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < purgeRows {
+				break
+			}
+		}
+	}
+	return total, nil
+}
