@@ -49,7 +49,8 @@ func TestMetricsAddress(t *testing.T) {
 			}
 			for _, name := range []string{
 				"custd_http_requests_total", "custd_http_request_duration_seconds", "custd_http_open_connections",
-				"custd_request_log_records_dropped_total", tc.family, "go_goroutines", "process_cpu_seconds_total",
+				"custd_request_log_records_dropped_total", tc.family, "custd_webhook_attempts_total",
+				"custd_webhook_delivery_lag_seconds", "custd_webhook_deliveries_pending", "custd_webhook_oldest_pending_seconds", "go_goroutines", "process_cpu_seconds_total",
 			} {
 				if families[name] == nil {
 					t.Errorf("no %s", name)

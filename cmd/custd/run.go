@@ -222,7 +222,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go httpapi.PurgeIdempotencyKeys(bg, store, log, 10*time.Minute)
 	// The webhook worker: the change feed into deliveries, and their attempts.
 	worker := &webhook.Worker{Store: store, Sender: webhook.NewSender(guard), Body: httpapi.NotificationBody(tf), Log: log,
-		Owner: processName()}
+		Owner: processName(), Observe: m.WatchWebhooks(func() (int64, time.Duration) {
+			ctx, cancel := context.WithTimeout(bg, 2*time.Second)
+			defer cancel()
+			n, oldest, err := store.DeliveryBacklog(ctx)
+			if err != nil || oldest.IsZero() {
+				return n, 0
+			}
+			return n, time.Since(oldest)
+		}).ObserveAttempt}
 	workerDone := make(chan struct{})
 	go func() { worker.Run(bg); close(workerDone) }()
 	if *logDays > 0 {

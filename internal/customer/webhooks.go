@@ -175,6 +175,9 @@ type Webhooks interface {
 	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Claim, error)
 	// FinishDelivery records the outcome of an attempt of a claimed delivery.
 	FinishDelivery(ctx context.Context, owner string, d *Delivery) error
+	// DeliveryBacklog reports how many deliveries of every client are pending and when
+	// the oldest of them was made (zero when none is).
+	DeliveryBacklog(ctx context.Context) (pending int64, oldest time.Time, err error)
 }
 
 // DeliveryQuery selects deliveries.

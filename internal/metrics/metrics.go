@@ -207,3 +207,74 @@ func (m *Metrics) WatchRequestLogBuffer(waiting func() int, capacity int) {
 		}, func() float64 { return float64(capacity) }),
 	)
 }
+
+// WebhookResults are the outcomes of a webhook delivery attempt: delivered, retry (it
+// failed and is tried again) or failed (for good).
+var WebhookResults = []string{"delivered", "retry", "failed"}
+
+// Webhooks holds the webhook worker's instruments; a nil *Webhooks does nothing.
+type Webhooks struct {
+	attempts *prometheus.CounterVec
+	lag      prometheus.Histogram
+}
+
+// WatchWebhooks registers the webhook worker's instruments: attempts by result, the lag
+// from a write's commit to its delivery, and, read at each scrape from backlog, how many
+// deliveries are pending and how long the oldest has waited.
+func (m *Metrics) WatchWebhooks(backlog func() (pending int64, oldest time.Duration)) *Webhooks {
+	if m == nil {
+		return nil
+	}
+	w := &Webhooks{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custd_webhook_attempts_total",
+			Help: "Webhook delivery attempts by result: delivered, retry (failed, tried again later) or failed (for good).",
+		}, []string{"result"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "custd_webhook_delivery_lag_seconds",
+			Help:    "Time from a customer write to its notification's acknowledgement by the receiver (first attempts that succeed).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
+	}
+	for _, r := range WebhookResults {
+		w.attempts.WithLabelValues(r)
+	}
+	var (
+		mu      sync.Mutex
+		at      time.Time
+		pending int64
+		oldest  time.Duration
+	)
+	read := func() (int64, time.Duration) { // one store query per scrape for both gauges
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) > time.Second {
+			pending, oldest = backlog()
+			at = time.Now()
+		}
+		return pending, oldest
+	}
+	m.reg.MustRegister(w.attempts, w.lag,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "custd_webhook_deliveries_pending",
+			Help: "Webhook deliveries waiting for an attempt (the queue depth), of every client.",
+		}, func() float64 { n, _ := read(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "custd_webhook_oldest_pending_seconds",
+			Help: "How long the oldest pending webhook delivery has waited since it was made.",
+		}, func() float64 { _, d := read(); return d.Seconds() }),
+	)
+	return w
+}
+
+// ObserveAttempt counts one attempt's result; lag is the time from the write to a first
+// successful attempt's end (0 for others).
+func (w *Webhooks) ObserveAttempt(result string, lag time.Duration) {
+	if w == nil {
+		return
+	}
+	w.attempts.WithLabelValues(result).Inc()
+	if lag > 0 {
+		w.lag.Observe(lag.Seconds())
+	}
+}

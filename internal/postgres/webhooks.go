@@ -315,3 +315,18 @@ func pageOf[T any](items []T, size int, err error) ([]T, bool, error) {
 	}
 	return items, false, nil
 }
+
+// DeliveryBacklog reports the pending deliveries of every client. Errors: Unavailable.
+func (s *Store) DeliveryBacklog(ctx context.Context) (int64, time.Time, error) {
+	var (
+		n      int64
+		oldest *int64
+	)
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		return c.QueryRow(ctx, sqlquery.BacklogSQL(dialect{})).Scan(&n, &oldest)
+	})
+	if err != nil || oldest == nil {
+		return n, time.Time{}, err
+	}
+	return n, time.UnixMilli(*oldest), nil
+}

@@ -330,3 +330,18 @@ func collect[T any](rows *sql.Rows, scan func(sqlquery.Scanner) (T, error)) ([]T
 	}
 	return out, rows.Err()
 }
+
+// DeliveryBacklog reports the pending deliveries of every client.
+func (s *Store) DeliveryBacklog(ctx context.Context) (int64, time.Time, error) {
+	var (
+		n      int64
+		oldest sql.NullInt64
+	)
+	if err := s.read.QueryRowContext(ctx, sqlquery.BacklogSQL(dialect{})).Scan(&n, &oldest); err != nil {
+		return 0, time.Time{}, s.readErr(err)
+	}
+	if !oldest.Valid {
+		return n, time.Time{}, nil
+	}
+	return n, time.UnixMilli(oldest.Int64), nil
+}

@@ -144,3 +144,9 @@ func ActiveSubscriptionsSQL(d Dialect, clients []int64) (string, []any) {
 func PageLimit(page, size int) string {
 	return " LIMIT " + strconv.Itoa(size+1) + " OFFSET " + strconv.Itoa((page-1)*size)
 }
+
+// BacklogSQL is the query of the number of pending deliveries and the creation of the
+// oldest, in Unix milliseconds (NULL when none is pending).
+func BacklogSQL(d Dialect) string {
+	return `SELECT count(*), ` + d.Millis("min(created_date)") + ` FROM webhook_deliveries WHERE status = 'PENDING'`
+}

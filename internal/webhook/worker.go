@@ -27,6 +27,9 @@ type Worker struct {
 	// Slots is how many attempts run at once (default 32), and PerReceiver how many of
 	// them may go to one receiver (default 8), so that a slow receiver cannot take them all.
 	Slots, PerReceiver int
+	// Observe, when set, is told each attempt's result (delivered, retry or failed) and,
+	// for a first attempt that succeeds, the time since the write.
+	Observe func(result string, lag time.Duration)
 }
 
 // lease is how long a claimed delivery is reserved: longer than an attempt can take.
@@ -124,8 +127,17 @@ func (w *Worker) attempt(ctx context.Context, c *customer.Claim) {
 		return // the lease runs out and it is tried again
 	}
 	status, problem := w.Sender.Notify(ctx, c.Receiver, d.EventID, body)
-	d.Outcome(time.Now(), status, problem, w.Backoff(d.Attempts+1))
+	now := time.Now()
+	d.Outcome(now, status, problem, w.Backoff(d.Attempts+1))
 	w.finish(ctx, d)
+	if w.Observe != nil {
+		var lag time.Duration
+		if d.Status == customer.DeliveryDelivered && d.Attempts == 1 {
+			lag = now.Sub(c.Event.ChangedDate)
+		}
+		w.Observe(map[customer.DeliveryStatus]string{customer.DeliveryDelivered: "delivered",
+			customer.DeliveryPending: "retry", customer.DeliveryFailed: "failed"}[d.Status], lag)
+	}
 }
 
 func (w *Worker) finish(ctx context.Context, d *customer.Delivery) {
