@@ -147,3 +147,16 @@ func PageOfVersions(vs []*Version, size int) *VersionPage {
 	}
 	return &VersionPage{Versions: vs}
 }
+
+// HistoryOf makes the page of a customer's history from the versions a store read for it
+// (up to one more than size). Every customer has a version, so none means that the
+// customer does not exist, unless the page is past the last one: exists, called only then,
+// tells which. Errors: exists's (NotFound).
+func HistoryOf(vs []*Version, size int, exists func() error) (*VersionPage, error) {
+	if len(vs) == 0 {
+		if err := exists(); err != nil {
+			return nil, err
+		}
+	}
+	return PageOfVersions(vs, size), nil
+}

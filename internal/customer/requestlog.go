@@ -135,3 +135,51 @@ func (q *RequestLogQuery) PageOf(rs []*LoggedRequest) *RequestLogPage {
 	}
 	return &RequestLogPage{Requests: rs}
 }
+
+// PurgeRows is how many request log records one statement of a purge deletes at most, so
+// that a large purge never holds up other writes for long.
+const PurgeRows = 5000
+
+// PurgeInBatches deletes, client by client, what deleteBatch deletes at most PurgeRows at
+// a time, until a batch comes back short, and reports how many it deleted in all.
+func PurgeInBatches(clients []int64, deleteBatch func(client int64) (int64, error)) (int64, error) {
+	var total int64
+	for _, client := range clients {
+		for {
+			n, err := deleteBatch(client)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < PurgeRows {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// ClientsOf returns, for each record, its client: ClientID, or else the client whose code
+// is ClientCode (ignoring letter case), found by lookup (called once per code with the
+// folded code; 0 when there is none). A record whose client does not exist gets 0 and is
+// not stored: there is nobody to show it to.
+func ClientsOf(rs []*LoggedRequest, lookup func(foldedCode string) (int64, error)) ([]int64, error) {
+	out := make([]int64, len(rs))
+	known := map[string]int64{}
+	for i, r := range rs {
+		if out[i] = r.ClientID; out[i] != 0 {
+			continue
+		}
+		code := Fold(r.ClientCode)
+		id, ok := known[code]
+		if !ok {
+			var err error
+			if id, err = lookup(code); err != nil {
+				return nil, err
+			}
+			known[code] = id
+		}
+		out[i] = id
+	}
+	return out, nil
+}

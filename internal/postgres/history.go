@@ -13,20 +13,27 @@ import (
 
 // CustomerHistory returns one page of a customer's versions. Errors: NotFound,
 // Unavailable.
-func (s *Store) CustomerHistory(ctx context.Context, client int64, id int32, q *customer.HistoryQuery) (*customer.VersionPage, error) {
+//
+// The page and, when it is empty, whether the customer exists are read on one pooled
+// connection.
+func (s *Store) CustomerHistory(ctx context.Context, client int64, id int32, q *customer.HistoryQuery) (page *customer.VersionPage, err error) {
 	query, args := sqlquery.HistorySQL(dialect{}, client, id, q)
-	vs, err := s.versions(ctx, query, args)
-	if err != nil {
-		return nil, err
-	}
-	if len(vs) == 0 {
-		// Every customer has a version, so none means no such customer, unless the page
-		// is past the last one.
-		if _, err := s.Customer(ctx, client, id); err != nil {
-			return nil, err
+	err = s.withConn(ctx, func(c *pgxpool.Conn) error {
+		vs, err := collectVersions(ctx, c, query, args)
+		if err != nil {
+			return err
 		}
-	}
-	return customer.PageOfVersions(vs, q.PageSize), nil
+		page, err = customer.HistoryOf(vs, q.PageSize, func() error {
+			var one int
+			err := c.QueryRow(ctx, `SELECT 1 FROM customers WHERE client_id = $1 AND customer_id = $2`, client, id).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return notFound(id)
+			}
+			return err
+		})
+		return err
+	})
+	return page, err
 }
 
 // CustomerVersion returns a customer as one of its versions stored it. Errors: NotFound,
@@ -81,22 +88,18 @@ func (s *Store) numberPending(ctx context.Context, client *int64) error {
 	return err
 }
 
-func (s *Store) versions(ctx context.Context, query string, args []any) ([]*customer.Version, error) {
-	var vs []*customer.Version
-	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-		rows, err := c.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := sqlquery.ScanVersion(rows)
-			if err != nil {
-				return err
-			}
-			vs = append(vs, v)
-		}
-		return rows.Err()
+func (s *Store) versions(ctx context.Context, query string, args []any) (vs []*customer.Version, err error) {
+	err = s.withConn(ctx, func(c *pgxpool.Conn) error {
+		vs, err = collectVersions(ctx, c, query, args)
+		return err
 	})
 	return vs, err
+}
+
+func collectVersions(ctx context.Context, c *pgxpool.Conn, query string, args []any) ([]*customer.Version, error) {
+	rows, err := c.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*customer.Version, error) { return sqlquery.ScanVersion(r) })
 }

@@ -25,23 +25,20 @@ func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest
 		return nil
 	}
 	return s.withConn(ctx, func(c *pgxpool.Conn) error {
-		clients := map[string]int64{} // folded client code -> id, 0 for none
+		clients, err := customer.ClientsOf(rs, func(code string) (id int64, err error) {
+			if err = c.QueryRow(ctx, `SELECT id FROM clients WHERE code_fold = $1`, code).Scan(&id); errors.Is(err, pgx.ErrNoRows) {
+				err = nil
+			}
+			return id, err
+		})
+		if err != nil {
+			return err
+		}
 		rows := make([][]any, 0, len(rs))
-		for _, r := range rs {
-			client := r.ClientID
+		for i, r := range rs {
+			client := clients[i]
 			if client == 0 {
-				code := customer.Fold(r.ClientCode)
-				id, known := clients[code]
-				if !known {
-					err := c.QueryRow(ctx, `SELECT id FROM clients WHERE code_fold = $1`, code).Scan(&id)
-					if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-						return err
-					}
-					clients[code] = id
-				}
-				if client = id; client == 0 {
-					continue // no such client: nobody to show it to
-				}
+				continue // no such client: nobody to show it to
 			}
 			rows = append(rows, []any{client, millis(r.Created), r.RequestID, r.Method, r.Path, r.Query, int32(r.Status),
 				r.Duration.Microseconds(), r.Username, customer.Fold(r.Username), nullID(r.CustomerID),
@@ -50,7 +47,7 @@ func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest
 		if len(rows) == 0 {
 			return nil
 		}
-		_, err := c.CopyFrom(ctx, pgx.Identifier{"request_logs"}, requestLogColumns, pgx.CopyFromRows(rows))
+		_, err = c.CopyFrom(ctx, pgx.Identifier{"request_logs"}, requestLogColumns, pgx.CopyFromRows(rows))
 		return err
 	})
 }
@@ -114,10 +111,6 @@ func (s *Store) RequestLog(ctx context.Context, client int64, q *customer.Reques
 	return q.PageOf(found), nil
 }
 
-// purgeRows is how many records one statement of a purge deletes at most, so that a
-// purge never holds one long transaction.
-const purgeRows = 5000
-
 // PurgeRequestLog deletes the records created before the given time, client by client
 // and some thousands at a time. Errors: Unavailable.
 func (s *Store) PurgeRequestLog(ctx context.Context, before time.Time) (int64, error) {
@@ -133,24 +126,13 @@ func (s *Store) PurgeRequestLog(ctx context.Context, before time.Time) (int64, e
 	if err != nil {
 		return 0, err
 	}
-	var total int64
-	for _, client := range clients {
-		for {
-			var n int64
-			err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-				tag, err := c.Exec(ctx, `DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs
-					WHERE client_id = $1 AND created_date < $2 LIMIT $3)`, client, millis(before), purgeRows)
-				n = tag.RowsAffected()
-				return err
-			})
-			total += n
-			if err != nil {
-				return total, err
-			}
-			if n < purgeRows {
-				break
-			}
-		}
-	}
-	return total, nil
+	return customer.PurgeInBatches(clients, func(client int64) (n int64, err error) {
+		err = s.withConn(ctx, func(c *pgxpool.Conn) error {
+			tag, err := c.Exec(ctx, `DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs
+				WHERE client_id = $1 AND created_date < $2 LIMIT $3)`, client, millis(before), customer.PurgeRows)
+			n = tag.RowsAffected()
+			return err
+		})
+		return n, err
+	})
 }

@@ -16,14 +16,10 @@ func (s *Store) CustomerHistory(ctx context.Context, client int64, id int32, q *
 	if err != nil {
 		return nil, err
 	}
-	if len(vs) == 0 {
-		// Every customer has a version, so none means no such customer, unless the page
-		// is past the last one.
-		if _, err := s.Customer(ctx, client, id); err != nil {
-			return nil, err
-		}
-	}
-	return customer.PageOfVersions(vs, q.PageSize), nil
+	return customer.HistoryOf(vs, q.PageSize, func() error {
+		_, err := s.Customer(ctx, client, id)
+		return err
+	})
 }
 
 // CustomerVersion returns a customer as one of its versions stored it.

@@ -40,22 +40,19 @@ func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest
 			args, rows = args[:0], 0
 			return err
 		}
-		clients := map[string]int64{} // folded client code -> id, 0 for none
-		for _, r := range rs {
-			client := r.ClientID
+		clients, err := customer.ClientsOf(rs, func(code string) (id int64, err error) {
+			if err = t.queryRow(`SELECT id FROM clients WHERE code_fold = ?`, code).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+				err = nil
+			}
+			return id, err
+		})
+		if err != nil {
+			return err
+		}
+		for i, r := range rs {
+			client := clients[i]
 			if client == 0 {
-				code := customer.Fold(r.ClientCode)
-				id, known := clients[code]
-				if !known {
-					err := t.queryRow(`SELECT id FROM clients WHERE code_fold = ?`, code).Scan(&id)
-					if err != nil && !errors.Is(err, sql.ErrNoRows) {
-						return err
-					}
-					clients[code] = id
-				}
-				if client = id; client == 0 {
-					continue // no such client: nobody to show it to
-				}
+				continue
 			}
 			args = append(args, client, r.Created.UnixMilli(), r.RequestID, r.Method, r.Path, r.Query, r.Status,
 				r.Duration.Microseconds(), r.Username, customer.Fold(r.Username), nullID(r.CustomerID),
@@ -113,10 +110,6 @@ func (s *Store) RequestLog(ctx context.Context, client int64, q *customer.Reques
 	return q.PageOf(found), nil
 }
 
-// purgeRows is how many records one transaction of a purge deletes at most: the writer
-// is shared with every customer write, which must not wait for a month of records.
-const purgeRows = 5000
-
 // PurgeRequestLog deletes the records created before the given time, client by client
 // and a few thousand at a time, each step a write of the writer's group commit.
 // Errors: Unavailable.
@@ -138,26 +131,15 @@ func (s *Store) PurgeRequestLog(ctx context.Context, before time.Time) (int64, e
 	if err := rows.Err(); err != nil {
 		return 0, s.readErr(err)
 	}
-	var total int64
-	for _, client := range clients {
-		for {
-			var n int64
-			err := s.writer.do(ctx, 0, func(t *tx) error {
-				res, err := t.exec(`DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs
-					WHERE client_id = ? AND created_date < ? LIMIT ?)`, client, before.UnixMilli(), purgeRows)
-				if err == nil {
-					n, err = res.RowsAffected()
-				}
-				return err
-			})
-			total += n
-			if err != nil {
-				return total, err
+	return customer.PurgeInBatches(clients, func(client int64) (n int64, err error) {
+		err = s.writer.do(ctx, 0, func(t *tx) error {
+			res, err := t.exec(`DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs
+				WHERE client_id = ? AND created_date < ? LIMIT ?)`, client, before.UnixMilli(), customer.PurgeRows)
+			if err == nil {
+				n, err = res.RowsAffected()
 			}
-			if n < purgeRows {
-				break
-			}
-		}
-	}
-	return total, nil
+			return err
+		})
+		return n, err
+	})
 }
