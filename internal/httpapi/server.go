@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,10 @@ type Config struct {
 	// WebhookGuard decides where webhook receivers may point; nil means the default
 	// (https and public addresses only).
 	WebhookGuard *webhook.Guard
+	// TrustedProxies are the addresses of proxies (load balancers) whose X-Forwarded-For
+	// header names the client's address, which failed sign-ins are counted against.
+	// Without them the client's address is the connection's.
+	TrustedProxies []netip.Prefix
 }
 
 // server holds the dependencies the handlers share.
@@ -67,7 +72,7 @@ func New(cfg Config) http.Handler {
 		log:       cfg.Logger,
 		enc:       encoder{layout: cfg.TimeFormat.layout()},
 		baseURL:   strings.TrimRight(cfg.BaseURL, "/"),
-		auth:      newAuthenticator(cfg.Store),
+		auth:      newAuthenticator(cfg.Store, cfg.Logger, cfg.TrustedProxies),
 		limits:    newRateLimits(cfg.RateLimit),
 	}
 	mux := http.NewServeMux()
