@@ -1728,6 +1728,9 @@ type DeliveriesStatus = []DeliveryStatus
 // DeliveryIdPath defines model for DeliveryIdPath.
 type DeliveryIdPath = int64
 
+// DocumentIfNoneMatch defines model for DocumentIfNoneMatch.
+type DocumentIfNoneMatch = string
+
 // EventsAfter defines model for EventsAfter.
 type EventsAfter = int64
 
@@ -1758,6 +1761,9 @@ type IdempotencyKey = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
+
+// IfModifiedSince defines model for IfModifiedSince.
+type IfModifiedSince = string
 
 // IfNoneMatch defines model for IfNoneMatch.
 type IfNoneMatch = string
@@ -2021,6 +2027,12 @@ type UnsupportedMediaType = Error
 type GetReferenceParams struct {
 	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
+
+	// IfNoneMatch Answer 304 without a body when the `ETag` of the representation this request would get is in this list (weak comparison), or when it is `*`.
+	IfNoneMatch *DocumentIfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// IfModifiedSince Without `If-None-Match`: answer 304 without a body when nothing changed since this HTTP date.
+	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
 }
 
 // GetHealthParams defines parameters for GetHealth.
@@ -2033,6 +2045,12 @@ type GetHealthParams struct {
 type GetOpenAPIDocumentParams struct {
 	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
+
+	// IfNoneMatch Answer 304 without a body when the `ETag` of the representation this request would get is in this list (weak comparison), or when it is `*`.
+	IfNoneMatch *DocumentIfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// IfModifiedSince Without `If-None-Match`: answer 304 without a body when nothing changed since this HTTP date.
+	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
 }
 
 // GetOpenAPIDocument200JSONResponseBodyOpenapi defines parameters for GetOpenAPIDocument.
@@ -2573,7 +2591,7 @@ type ClientInterface interface {
 
 	// GetReference This reference page
 	//
-	// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access.
+	// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 	//
 	// Corresponds with GET /docs (the `GetReference` operationId).
 	GetReference(ctx context.Context, params *GetReferenceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2587,7 +2605,7 @@ type ClientInterface interface {
 
 	// GetOpenAPIDocument This OpenAPI document
 	//
-	// The OpenAPI 3.1 description of the API: this document.
+	// The OpenAPI 3.1 description of the API: this document. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 	//
 	// Corresponds with GET /openapi.json (the `GetOpenAPIDocument` operationId).
 	GetOpenAPIDocument(ctx context.Context, params *GetOpenAPIDocumentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2802,7 +2820,7 @@ type ClientInterface interface {
 
 // GetReference This reference page
 //
-// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access.
+// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 //
 // Corresponds with GET /docs (the `GetReference` operationId).
 func (c *Client) GetReference(ctx context.Context, params *GetReferenceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2836,7 +2854,7 @@ func (c *Client) GetHealth(ctx context.Context, params *GetHealthParams, reqEdit
 
 // GetOpenAPIDocument This OpenAPI document
 //
-// The OpenAPI 3.1 description of the API: this document.
+// The OpenAPI 3.1 description of the API: this document. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 //
 // Corresponds with GET /openapi.json (the `GetOpenAPIDocument` operationId).
 func (c *Client) GetOpenAPIDocument(ctx context.Context, params *GetOpenAPIDocumentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3365,6 +3383,28 @@ func NewGetReferenceRequest(server string, params *GetReferenceParams) (*http.Re
 			req.Header.Set("X-Request-Id", headerParam0)
 		}
 
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+		if params.IfModifiedSince != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "If-Modified-Since", *params.IfModifiedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Modified-Since", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -3447,6 +3487,28 @@ func NewGetOpenAPIDocumentRequest(server string, params *GetOpenAPIDocumentParam
 			}
 
 			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+		if params.IfModifiedSince != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "If-Modified-Since", *params.IfModifiedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Modified-Since", headerParam2)
 		}
 
 	}
@@ -5814,7 +5876,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetReferenceWithResponse This reference page
 	//
-	// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access.
+	// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5832,7 +5894,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetOpenAPIDocumentWithResponse This OpenAPI document
 	//
-	// The OpenAPI 3.1 description of the API: this document.
+	// The OpenAPI 3.1 description of the API: this document. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6079,6 +6141,14 @@ type ClientWithResponsesInterface interface {
 
 // GetReferenceResponse200Headers the declared response headers of an HTTP 200 response for GetReference
 type GetReferenceResponse200Headers struct {
+	ETag         string
+	LastModified string
+	XRequestId   string
+}
+
+// GetReferenceResponse304Headers the declared response headers of an HTTP 304 response for GetReference
+type GetReferenceResponse304Headers struct {
+	ETag       string
 	XRequestId string
 }
 
@@ -6087,6 +6157,8 @@ type GetReferenceResponse struct {
 	HTTPResponse *http.Response
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetReferenceResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetReferenceResponse304Headers
 }
 
 // GetBody returns the raw response body bytes
@@ -6168,6 +6240,14 @@ func (r GetHealthResponse) ContentType() string {
 
 // GetOpenAPIDocumentResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIDocument
 type GetOpenAPIDocumentResponse200Headers struct {
+	ETag         string
+	LastModified string
+	XRequestId   string
+}
+
+// GetOpenAPIDocumentResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPIDocument
+type GetOpenAPIDocumentResponse304Headers struct {
+	ETag       string
 	XRequestId string
 }
 
@@ -6182,6 +6262,8 @@ type GetOpenAPIDocumentResponse struct {
 	}
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOpenAPIDocumentResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetOpenAPIDocumentResponse304Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9591,7 +9673,7 @@ func (r GetWebhookSubscriptionResponse) ContentType() string {
 
 // GetReferenceWithResponse This reference page
 //
-// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access.
+// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9621,7 +9703,7 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, params 
 
 // GetOpenAPIDocumentWithResponse This OpenAPI document
 //
-// The OpenAPI 3.1 description of the API: this document.
+// The OpenAPI 3.1 description of the API: this document. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10049,6 +10131,20 @@ func ParseGetReferenceResponse(rsp *http.Response) (*GetReferenceResponse, error
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetReferenceResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Last-Modified"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Last-Modified", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.LastModified = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -10057,6 +10153,23 @@ func ParseGetReferenceResponse(rsp *http.Response) (*GetReferenceResponse, error
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetReferenceResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil
@@ -10129,11 +10242,28 @@ func ParseGetOpenAPIDocumentResponse(rsp *http.Response) (*GetOpenAPIDocumentRes
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	}
 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetOpenAPIDocumentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Last-Modified"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Last-Modified", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.LastModified = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -10142,6 +10272,23 @@ func ParseGetOpenAPIDocumentResponse(rsp *http.Response) (*GetOpenAPIDocumentRes
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetOpenAPIDocumentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil

@@ -36,6 +36,10 @@ type Config struct {
 	// header names the client's address, which failed sign-ins are counted against.
 	// Without them the client's address is the connection's.
 	TrustedProxies []netip.Prefix
+	// CORSOrigins are the web origins (such as https://portal.example.com, or "*" for
+	// any) whose pages may call the API from a browser; none when empty. See
+	// ParseOrigins.
+	CORSOrigins []string
 }
 
 // server holds the dependencies the handlers share.
@@ -52,6 +56,8 @@ type server struct {
 	baseURL   string
 	auth      *authenticator
 	limits    *rateLimits
+	started   time.Time // when New ran: the Last-Modified of the reference documents
+	origins   map[string]bool
 }
 
 // New returns the HTTP handler of the whole API.
@@ -74,6 +80,13 @@ func New(cfg Config) http.Handler {
 		baseURL:   strings.TrimRight(cfg.BaseURL, "/"),
 		auth:      newAuthenticator(cfg.Store, cfg.Logger, cfg.TrustedProxies),
 		limits:    newRateLimits(cfg.RateLimit),
+		started:   time.Now(),
+	}
+	if len(cfg.CORSOrigins) > 0 {
+		s.origins = map[string]bool{}
+		for _, o := range cfg.CORSOrigins {
+			s.origins[strings.ToLower(o)] = true
+		}
 	}
 	mux := http.NewServeMux()
 	if s.guard == nil {
