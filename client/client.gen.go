@@ -1794,6 +1794,9 @@ type DeliveriesStatus = []DeliveryStatus
 // DeliveryIdPath defines model for DeliveryIdPath.
 type DeliveryIdPath = int64
 
+// DocumentIfNoneMatch defines model for DocumentIfNoneMatch.
+type DocumentIfNoneMatch = string
+
 // EventsAfter defines model for EventsAfter.
 type EventsAfter = int64
 
@@ -1824,6 +1827,9 @@ type IdempotencyKey = string
 
 // IfMatch defines model for IfMatch.
 type IfMatch = string
+
+// IfModifiedSince defines model for IfModifiedSince.
+type IfModifiedSince = string
 
 // IfNoneMatch defines model for IfNoneMatch.
 type IfNoneMatch = string
@@ -2131,6 +2137,12 @@ type UnsupportedMediaType = Error
 type GetReferenceParams struct {
 	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
+
+	// IfNoneMatch Answer 304 without a body when the `ETag` of the representation this request would get is in this list (weak comparison), or when it is `*`.
+	IfNoneMatch *DocumentIfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// IfModifiedSince Without `If-None-Match`: answer 304 without a body when nothing changed since this HTTP date.
+	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
 }
 
 // GetHealthParams defines parameters for GetHealth.
@@ -2149,6 +2161,12 @@ type GetMetricsParams struct {
 type GetOpenAPIDocumentParams struct {
 	// XRequestId The caller's id for this request, kept (and returned in the response's `X-Request-Id` and written in the server's log) when it is 1 to 64 letters, digits, `-`, `_` or `.`; any other value is replaced by an id the server makes.
 	XRequestId *XRequestId `json:"X-Request-Id,omitempty"`
+
+	// IfNoneMatch Answer 304 without a body when the `ETag` of the representation this request would get is in this list (weak comparison), or when it is `*`.
+	IfNoneMatch *DocumentIfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// IfModifiedSince Without `If-None-Match`: answer 304 without a body when nothing changed since this HTTP date.
+	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
 }
 
 // GetOpenAPIDocument200JSONResponseBodyOpenapi defines parameters for GetOpenAPIDocument.
@@ -2743,7 +2761,7 @@ type ClientInterface interface {
 
 	// GetReference This reference page
 	//
-	// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access.
+	// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 	//
 	// Corresponds with GET /docs (the `GetReference` operationId).
 	GetReference(ctx context.Context, params *GetReferenceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2764,7 +2782,7 @@ type ClientInterface interface {
 
 	// GetOpenAPIDocument This OpenAPI document
 	//
-	// The OpenAPI 3.1 description of the API: this document.
+	// The OpenAPI 3.1 description of the API: this document. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 	//
 	// Corresponds with GET /openapi.json (the `GetOpenAPIDocument` operationId).
 	GetOpenAPIDocument(ctx context.Context, params *GetOpenAPIDocumentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2986,7 +3004,7 @@ type ClientInterface interface {
 
 // GetReference This reference page
 //
-// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access.
+// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 //
 // Corresponds with GET /docs (the `GetReference` operationId).
 func (c *Client) GetReference(ctx context.Context, params *GetReferenceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3037,7 +3055,7 @@ func (c *Client) GetMetrics(ctx context.Context, params *GetMetricsParams, reqEd
 
 // GetOpenAPIDocument This OpenAPI document
 //
-// The OpenAPI 3.1 description of the API: this document.
+// The OpenAPI 3.1 description of the API: this document. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 //
 // Corresponds with GET /openapi.json (the `GetOpenAPIDocument` operationId).
 func (c *Client) GetOpenAPIDocument(ctx context.Context, params *GetOpenAPIDocumentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3583,6 +3601,28 @@ func NewGetReferenceRequest(server string, params *GetReferenceParams) (*http.Re
 			req.Header.Set("X-Request-Id", headerParam0)
 		}
 
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+		if params.IfModifiedSince != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "If-Modified-Since", *params.IfModifiedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Modified-Since", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -3707,6 +3747,28 @@ func NewGetOpenAPIDocumentRequest(server string, params *GetOpenAPIDocumentParam
 			}
 
 			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+		if params.IfModifiedSince != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "If-Modified-Since", *params.IfModifiedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Modified-Since", headerParam2)
 		}
 
 	}
@@ -6323,7 +6385,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetReferenceWithResponse This reference page
 	//
-	// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access.
+	// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6350,7 +6412,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetOpenAPIDocumentWithResponse This OpenAPI document
 	//
-	// The OpenAPI 3.1 description of the API: this document.
+	// The OpenAPI 3.1 description of the API: this document. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6606,6 +6668,14 @@ type ClientWithResponsesInterface interface {
 
 // GetReferenceResponse200Headers the declared response headers of an HTTP 200 response for GetReference
 type GetReferenceResponse200Headers struct {
+	ETag         string
+	LastModified string
+	XRequestId   string
+}
+
+// GetReferenceResponse304Headers the declared response headers of an HTTP 304 response for GetReference
+type GetReferenceResponse304Headers struct {
+	ETag       string
 	XRequestId string
 }
 
@@ -6614,6 +6684,8 @@ type GetReferenceResponse struct {
 	HTTPResponse *http.Response
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetReferenceResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetReferenceResponse304Headers
 }
 
 // GetBody returns the raw response body bytes
@@ -6823,6 +6895,14 @@ func (r GetMetricsResponse) ContentType() string {
 
 // GetOpenAPIDocumentResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIDocument
 type GetOpenAPIDocumentResponse200Headers struct {
+	ETag         string
+	LastModified string
+	XRequestId   string
+}
+
+// GetOpenAPIDocumentResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPIDocument
+type GetOpenAPIDocumentResponse304Headers struct {
+	ETag       string
 	XRequestId string
 }
 
@@ -6837,6 +6917,8 @@ type GetOpenAPIDocumentResponse struct {
 	}
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOpenAPIDocumentResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetOpenAPIDocumentResponse304Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10396,7 +10478,7 @@ func (r GetWebhookSubscriptionResponse) ContentType() string {
 
 // GetReferenceWithResponse This reference page
 //
-// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access.
+// A readable, searchable reference page rendered from this document. Everything it needs is served in the page itself: it works without internet access. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10441,7 +10523,7 @@ func (c *ClientWithResponses) GetMetricsWithResponse(ctx context.Context, params
 
 // GetOpenAPIDocumentWithResponse This OpenAPI document
 //
-// The OpenAPI 3.1 description of the API: this document.
+// The OpenAPI 3.1 description of the API: this document. Sent gzip-compressed (`Content-Encoding: gzip`) to clients whose `Accept-Encoding` takes it, with `Cache-Control: no-cache` and validators: a conditional GET gets 304 while the copy is current.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10884,6 +10966,20 @@ func ParseGetReferenceResponse(rsp *http.Response) (*GetReferenceResponse, error
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetReferenceResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Last-Modified"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Last-Modified", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.LastModified = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -10892,6 +10988,23 @@ func ParseGetReferenceResponse(rsp *http.Response) (*GetReferenceResponse, error
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetReferenceResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil
@@ -11137,11 +11250,28 @@ func ParseGetOpenAPIDocumentResponse(rsp *http.Response) (*GetOpenAPIDocumentRes
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	}
 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetOpenAPIDocumentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Last-Modified"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Last-Modified", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.LastModified = value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -11150,6 +11280,23 @@ func ParseGetOpenAPIDocumentResponse(rsp *http.Response) (*GetOpenAPIDocumentRes
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetOpenAPIDocumentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil

@@ -1,350 +1,407 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
-	"os"
+	"io/fs"
+	"path/filepath"
+	"regexp"
 	"strings"
-	"time"
+	"text/tabwriter"
 
 	"github.com/custd/custd/internal/customer"
-	"github.com/custd/custd/internal/httpapi"
-	"github.com/custd/custd/internal/metrics"
+	"github.com/custd/custd/internal/migrate"
 	"github.com/custd/custd/internal/postgres"
 	"github.com/custd/custd/internal/sqlite"
-	"github.com/custd/custd/internal/webhook"
 )
 
-const usage = `custd keeps the customer accounts of billing companies and serves them over the
+// command is one command of custd: its name, what it takes, its help and what it does.
+type command struct {
+	name    string // "serve", "user add"
+	args    string // its positional arguments in the synopsis, such as "USERNAME@CODE"
+	nargs   int    // how many positional arguments it takes
+	summary string // one line for the list of commands
+	about   string // what custd help NAME says before the flags
+	store   bool   // whether it works on a store (and so takes --db)
+	flags   func(*flags)
+	run     func(*invocation) error
+}
+
+// commands is every command, in the order custd help lists them.
+var commands = []*command{
+	serveCommand,
+	migrateCommand,
+	clientListCommand,
+	clientAddCommand,
+	userListCommand,
+	userAddCommand,
+	userSetRoleCommand,
+	userDisableCommand,
+	userEnableCommand,
+	userResetPasswordCommand,
+	versionCommand,
+	healthcheckCommand,
+}
+
+// groups are the words that start several commands.
+var groups = []string{"client", "user"}
+
+const overview = `custd keeps the customer accounts of billing companies and serves them over the
 Customers API.
 
 Usage:
-  custd serve [--addr ADDR] [--db URL] [--time-format rfc3339|revio] [--base-url URL] [--rate-limit N]
-              [--metrics-addr ADDR|off] [--request-log-days N] [--debug-addr ADDR]
-              [--webhook-allow-private]
-  custd migrate [--db URL]
-  custd client add CODE [--name NAME] [--db URL]
-  custd user add USERNAME@CODE [--role admin|readwrite|readonly] [--password-stdin] [--db URL]
-  custd help
+  custd COMMAND [ARGUMENTS] [FLAGS]
 
 Commands:
-  serve       run the API (applies schema migrations; on a store with no users, creates
-              client demo and user admin@demo)
-  migrate     apply schema migrations and exit
-  client add  add a client (a billing company)
-  user add    add an API user to a client; the password comes from CUSTD_PASSWORD, from
-              standard input with --password-stdin, or is generated and printed
-  help        show this text
+{{COMMANDS}}
+Every command that works on data uses the store that --db or CUSTD_DB names:
+sqlite:PATH (default sqlite:custd.db, in the working folder) or a postgres:// URL.
+Only serve and migrate create a SQLite store; the others open an existing one.
 
-Environment:
-  CUSTD_DB              store: sqlite:PATH (default sqlite:custd.db) or postgres://...
-  CUSTD_ADDR            listen address of serve (default 127.0.0.1:8080)
-  CUSTD_TIME_FORMAT     rfc3339 (default) or revio
-  CUSTD_BASE_URL        scheme and host of links in responses (default: from the request)
-  CUSTD_RATE_LIMIT      requests per second per user, 0 for no limit (default 0)
-  CUSTD_METRICS_ADDR    listen address of /metrics (Prometheus), served there without
-                        credentials; empty (default): /metrics on the API's address, for
-                        admin users only; off: no metrics
-  CUSTD_REQUEST_LOG_DAYS  days each client's request log is kept (default 30); 0 turns
-                        the request log off
-  CUSTD_DEBUG_ADDR      listen address of Go's profiler (/debug/pprof/), off when empty;
-                        keep it on a private address
-  CUSTD_WEBHOOK_ALLOW_PRIVATE  1 lets webhook receivers use http and internal addresses
-                        (loopback, private ranges); for development and tests only
-  CUSTD_ADMIN_PASSWORD  password of admin@demo when serve creates it (default: random,
-                        printed once to standard error)
-  CUSTD_PASSWORD        password for user add
+Run "custd help COMMAND" or "custd COMMAND --help" for a command's flags, their defaults
+and their environment variables.
 `
 
 // run is the whole program: main only adds the process's arguments, environment, standard
 // streams and signals.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, overviewText())
 		return errors.New("no command given; see custd help")
 	}
-	cmd, rest := args[1], args[2:]
-	if (cmd == "client" || cmd == "user") && len(rest) > 0 && rest[0] == "add" {
-		cmd, rest = cmd+" add", rest[1:]
+	words := args[1:]
+	switch words[0] {
+	case "help", "-h", "-help", "--help":
+		return help(words[1:], stdout)
 	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, rest, getenv, stderr)
-	case "migrate":
-		return migrateCmd(ctx, rest, getenv, stdout)
-	case "client add":
-		return addClient(ctx, rest, getenv, stdout)
-	case "user add":
-		return addUser(ctx, rest, getenv, stdin, stdout)
-	case "help", "-h", "--help", "-help":
-		fmt.Fprint(stdout, usage)
+	cmd, rest := findCommand(words)
+	if cmd == nil {
+		if g := group(words[0]); g != "" {
+			if len(words) == 1 || isHelpFlag(words[1]) {
+				fmt.Fprint(stdout, groupHelp(g))
+				return nil
+			}
+			return fmt.Errorf("unknown command %q; custd %s takes %s", strings.Join(words[:2], " "), g, strings.Join(groupCommands(g), ", "))
+		}
+		return fmt.Errorf("unknown command %q; see custd help", words[0])
+	}
+	inv := &invocation{ctx: ctx, cmd: cmd, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	inv.flags = newFlags(cmd, getenv)
+	pos, err := inv.flags.parse(rest)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, commandHelp(cmd))
 		return nil
 	}
-	return fmt.Errorf("unknown command %q; see custd help", strings.Join(args[1:min(len(args), 3)], " "))
+	if err != nil {
+		return err
+	}
+	if len(pos) != cmd.nargs {
+		if cmd.nargs == 0 {
+			return fmt.Errorf("%s takes no arguments, not %q; see custd help %s", cmd.name, strings.Join(pos, " "), cmd.name)
+		}
+		return fmt.Errorf("%s takes %s; see custd help %s", cmd.name, cmd.args, cmd.name)
+	}
+	inv.args = pos
+	return cmd.run(inv)
 }
 
-// command is the flag set of one command plus what every command takes.
-type command struct {
-	fs *flag.FlagSet
-	db *string
+// findCommand returns the command that words start with, and the words after its name.
+func findCommand(words []string) (*command, []string) {
+	for _, c := range commands {
+		name := strings.Fields(c.name)
+		if len(words) >= len(name) && strings.Join(words[:len(name)], " ") == c.name {
+			return c, words[len(name):]
+		}
+	}
+	return nil, nil
 }
 
-func newCommand(name string, getenv func(string) string) *command {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return &command{fs: fs, db: fs.String("db", envOr(getenv, "CUSTD_DB", "sqlite:custd.db"), "store URL")}
+func group(word string) string {
+	for _, g := range groups {
+		if g == word {
+			return g
+		}
+	}
+	return ""
 }
 
-// parse reads flags anywhere among the arguments and returns the positional ones, of
-// which there must be exactly want.
-func (c *command) parse(args []string, want int, what string) ([]string, error) {
+func groupCommands(g string) []string {
+	var out []string
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, g+" ") {
+			out = append(out, strings.TrimPrefix(c.name, g+" "))
+		}
+	}
+	return out
+}
+
+func isHelpFlag(s string) bool {
+	return s == "-h" || s == "-help" || s == "--help" || s == "help"
+}
+
+// help prints the overview, or the help of the command that words name.
+func help(words []string, stdout io.Writer) error {
+	if len(words) == 0 {
+		fmt.Fprint(stdout, overviewText())
+		return nil
+	}
+	if cmd, rest := findCommand(words); cmd != nil && len(rest) == 0 {
+		fmt.Fprint(stdout, commandHelp(cmd))
+		return nil
+	}
+	if g := group(words[0]); g != "" && len(words) == 1 {
+		fmt.Fprint(stdout, groupHelp(g))
+		return nil
+	}
+	return fmt.Errorf("no command %q; see custd help", strings.Join(words, " "))
+}
+
+func overviewText() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(tw, "  help [COMMAND]\tshow this text, or a command's\n")
+	tw.Flush()
+	return strings.Replace(overview, "{{COMMANDS}}", b.String(), 1)
+}
+
+func groupHelp(g string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage:\n  custd %s COMMAND [ARGUMENTS] [FLAGS]\n\nCommands:\n", g)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, g+" ") {
+			fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(&b, "\nRun \"custd help %s COMMAND\" for a command's flags.\n", g)
+	return b.String()
+}
+
+// commandHelp is what custd help NAME and custd NAME --help print.
+func commandHelp(c *command) string {
+	var b strings.Builder
+	synopsis := "custd " + c.name
+	if c.args != "" {
+		synopsis += " " + c.args
+	}
+	f := newFlags(c, func(string) string { return "" })
+	if len(f.defs) > 0 {
+		synopsis += " [FLAGS]"
+	}
+	fmt.Fprintf(&b, "Usage:\n  %s\n\n%s\n", synopsis, strings.TrimSpace(c.about))
+	if len(f.defs) > 0 {
+		b.WriteString("\nFlags:\n")
+		for _, d := range f.defs {
+			head := "  --" + d.name
+			if d.meta != "" {
+				head += " " + d.meta
+			}
+			b.WriteString(head + "\n")
+			for _, line := range strings.Split(d.usage, "\n") {
+				b.WriteString("      " + line + "\n")
+			}
+			var notes []string
+			if d.def != "" {
+				notes = append(notes, "default "+d.def)
+			}
+			if d.env != "" {
+				notes = append(notes, "environment "+d.env)
+			}
+			if len(notes) > 0 {
+				b.WriteString("      (" + strings.Join(notes, "; ") + ")\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+// invocation is one run of a command.
+type invocation struct {
+	ctx    context.Context
+	cmd    *command
+	flags  *flags
+	args   []string
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// flags is a command's flag set, where each flag may also come from an environment
+// variable: a flag given on the command line wins over its variable, which wins over the
+// default. The help lists the flags in the order they are defined.
+type flags struct {
+	cmd    *command
+	fs     *flag.FlagSet
+	getenv func(string) string
+	defs   []*flagDef
+	source map[string]string // flag name -> where its value came from, for messages
+}
+
+type flagDef struct {
+	name, meta, env, def, usage string
+}
+
+func newFlags(c *command, getenv func(string) string) *flags {
+	f := &flags{cmd: c, fs: flag.NewFlagSet(c.name, flag.ContinueOnError), getenv: getenv, source: map[string]string{}}
+	f.fs.SetOutput(io.Discard)
+	if c.flags != nil {
+		c.flags(f)
+	}
+	if c.store {
+		f.String("db", "URL", "CUSTD_DB", "sqlite:custd.db", "the store: sqlite:PATH (a file, relative to the working folder or absolute)\nor postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=...")
+	}
+	return f
+}
+
+func (f *flags) define(name, meta, env, def, usage string) {
+	f.defs = append(f.defs, &flagDef{name: name, meta: meta, env: env, def: def, usage: usage})
+}
+
+// String defines a flag with a value.
+func (f *flags) String(name, meta, env, def, usage string) *string {
+	f.define(name, meta, env, def, usage)
+	return f.fs.String(name, def, usage)
+}
+
+// Bool defines a flag without a value.
+func (f *flags) Bool(name, env, usage string) *bool {
+	f.define(name, "", env, "", usage)
+	return f.fs.Bool(name, false, usage)
+}
+
+// Float defines a flag with a number.
+func (f *flags) Float(name, meta, env string, def float64, usage string) *float64 {
+	f.define(name, meta, env, fmt.Sprint(def), usage)
+	return f.fs.Float64(name, def, usage)
+}
+
+// Int defines a flag with a whole number.
+func (f *flags) Int(name, meta, env string, def int, usage string) *int {
+	f.define(name, meta, env, fmt.Sprint(def), usage)
+	return f.fs.Int(name, def, usage)
+}
+
+// parse reads flags anywhere among args, then takes the environment variables of the
+// flags not given, and returns the positional arguments. Errors: flag.ErrHelp for
+// --help, else one line naming the flag as the help writes it.
+func (f *flags) parse(args []string) ([]string, error) {
 	var positional []string
 	for {
-		if err := c.fs.Parse(args); err != nil {
-			return nil, fmt.Errorf("%s: %v", c.fs.Name(), err)
+		if err := f.fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s: %s; see custd help %s", f.cmd.name, doubleDash(err.Error()), f.cmd.name)
 		}
-		if c.fs.NArg() == 0 {
+		if f.fs.NArg() == 0 {
 			break
 		}
-		positional = append(positional, c.fs.Arg(0))
-		args = c.fs.Args()[1:]
+		positional = append(positional, f.fs.Arg(0))
+		args = f.fs.Args()[1:]
 	}
-	if len(positional) != want {
-		return nil, fmt.Errorf("%s takes %s; see custd help", c.fs.Name(), what)
+	given := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	for _, d := range f.defs {
+		switch v := f.getenv(d.env); {
+		case given[d.name]:
+			f.source[d.name] = "--" + d.name
+		case d.env != "" && v != "":
+			if err := f.fs.Set(d.name, v); err != nil {
+				return nil, fmt.Errorf("%s: %s=%q: %v", f.cmd.name, d.env, v, err)
+			}
+			f.source[d.name] = d.env
+		default:
+			f.source[d.name] = "the default"
+		}
 	}
 	return positional, nil
 }
 
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
+// flagName matches a flag's name in the flag package's messages, which write it with one
+// dash where custd's help writes two.
+var flagName = regexp.MustCompile(`(flag |for |: )-([A-Za-z0-9][-A-Za-z0-9]*)`)
+
+func doubleDash(msg string) string {
+	msg = flagName.ReplaceAllString(msg, "$1--$2")
+	return strings.Replace(msg, "flag provided but not defined", "no such flag", 1)
 }
 
-// openStore opens the store a URL names.
-func openStore(ctx context.Context, url string) (customer.Store, error) {
+// store is what the commands need of a store.
+type store interface {
+	customer.Store
+	Schema() migrate.Report
+}
+
+// storeName says which store a URL names, for messages: a SQLite file by its absolute
+// path, a PostgreSQL URL without its password.
+func storeName(url string) string {
+	if p, ok := strings.CutPrefix(url, "sqlite:"); ok {
+		p = strings.TrimPrefix(p, "//")
+		if abs, err := filepath.Abs(p); err == nil {
+			return "sqlite:" + abs
+		}
+		return url
+	}
+	return redact(url)
+}
+
+// openStore opens the store that --db names. Only serve and migrate may create a SQLite
+// store; for the other commands a missing file is an error that says which store was
+// looked for and where its name came from.
+func (inv *invocation) openStore(create bool) (store, error) {
+	url := inv.flags.lookup("db")
 	// Each case returns its store only when err is nil: a nil *Store in a non-nil
 	// interface would pass a nil check.
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		s, err := sqlite.Open(ctx, strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//"))
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		open := sqlite.OpenExisting
+		if create {
+			open = sqlite.Open
+		}
+		s, err := open(inv.ctx, path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s (%s): custd serve or custd migrate creates one there; to use another, set --db or CUSTD_DB",
+				storeName(url), inv.flags.origin("db"))
+		}
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		s, err := postgres.Open(ctx, url)
+		s, err := postgres.Open(inv.ctx, url)
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("unknown store %q: use sqlite:PATH or postgres://...", url)
+	return nil, fmt.Errorf("unknown store %q (%s): use sqlite:PATH or postgres://...", redact(url), inv.flags.origin("db"))
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	c := newCommand("serve", getenv)
-	addr := c.fs.String("addr", envOr(getenv, "CUSTD_ADDR", "127.0.0.1:8080"), "listen address")
-	timeFormat := c.fs.String("time-format", envOr(getenv, "CUSTD_TIME_FORMAT", "rfc3339"), "rfc3339 or revio")
-	baseURL := c.fs.String("base-url", getenv("CUSTD_BASE_URL"), "scheme and host of links")
-	rateLimit := c.fs.Float64("rate-limit", 0, "requests per second per user")
-	debugAddr := c.fs.String("debug-addr", getenv("CUSTD_DEBUG_ADDR"), "listen address of the profiling endpoints")
-	allowPrivate := c.fs.Bool("webhook-allow-private", getenv("CUSTD_WEBHOOK_ALLOW_PRIVATE") == "1",
-		"let webhook receivers use http and internal addresses (development and tests only)")
-	metricsAddr := c.fs.String("metrics-addr", getenv("CUSTD_METRICS_ADDR"), "listen address of /metrics, or off")
-	logDays := c.fs.Int("request-log-days", customer.DefaultRequestLogDays, "days the request log is kept; 0 turns it off")
-	for flag, env := range map[string]string{"rate-limit": "CUSTD_RATE_LIMIT", "request-log-days": "CUSTD_REQUEST_LOG_DAYS"} {
-		if v := getenv(env); v != "" {
-			if err := c.fs.Set(flag, v); err != nil {
-				return fmt.Errorf("%s: %v", env, err)
-			}
-		}
-	}
-	if _, err := c.parse(args, 0, "no arguments"); err != nil {
-		return err
-	}
-	tf := httpapi.TimeFormat(strings.ToLower(*timeFormat))
-	if tf != httpapi.TimeRFC3339 && tf != httpapi.TimeRevio {
-		return fmt.Errorf("--time-format must be rfc3339 or revio, not %q", *timeFormat)
-	}
-	if *rateLimit < 0 {
-		return fmt.Errorf("--rate-limit must be 0 (no limit) or more")
-	}
-	if *logDays < 0 || *logDays > 3650 {
-		return fmt.Errorf("--request-log-days must be from 0 (no request log) to 3650")
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
-
-	store, err := openStore(ctx, *c.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := bootstrap(ctx, store, getenv, stderr); err != nil {
-		return err
-	}
-
-	var m *metrics.Metrics
-	if *metricsAddr != "off" {
-		m = metrics.New()
-		watchStore(m, store)
-	}
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	guard := &webhook.Guard{AllowPrivate: *allowPrivate}
-	api := httpapi.New(httpapi.Config{
-		Store: store, Logger: log, TimeFormat: tf, BaseURL: *baseURL, RateLimit: *rateLimit, WebhookGuard: guard,
-		Metrics: m, MetricsOnAPI: *metricsAddr == "", NoRequestLog: *logDays == 0,
-	})
-	srv := &http.Server{
-		Handler:           api,
-		ConnState:         m.ConnState,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBackground()
-	go httpapi.PurgeIdempotencyKeys(bg, store, log, 10*time.Minute)
-	// The webhook worker: the change feed into deliveries, and their attempts.
-	worker := &webhook.Worker{Store: store, Sender: webhook.NewSender(guard), Body: httpapi.NotificationBody(tf), Log: log,
-		Owner: processName(), Observe: m.WatchWebhooks(func() (int64, time.Duration) {
-			ctx, cancel := context.WithTimeout(bg, 2*time.Second)
-			defer cancel()
-			n, oldest, err := store.DeliveryBacklog(ctx)
-			if err != nil || oldest.IsZero() {
-				return n, 0
-			}
-			return n, time.Since(oldest)
-		}).ObserveAttempt}
-	workerDone := make(chan struct{})
-	go func() { worker.Run(bg); close(workerDone) }()
-	if *logDays > 0 {
-		go httpapi.PurgeRequestLog(bg, store, log, time.Duration(*logDays)*24*time.Hour, 10*time.Minute)
-	}
-
-	if m != nil && *metricsAddr != "" {
-		// The metrics on a listener of their own, for a scraper on a private network:
-		// without credentials, and then not on the API's address at all.
-		mln, err := net.Listen("tcp", *metricsAddr)
-		if err != nil {
-			return fmt.Errorf("--metrics-addr: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", m.Handler())
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go ms.Serve(mln)
-		defer ms.Close()
-		log.Info("metrics", "addr", mln.Addr().String())
-	}
-
-	if *debugAddr != "" {
-		// Go's profiler on a listener of its own, never on the API's address.
-		dbg, err := net.Listen("tcp", *debugAddr)
-		if err != nil {
-			return fmt.Errorf("--debug-addr: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		debug := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go debug.Serve(dbg)
-		defer debug.Close()
-		log.Info("profiling endpoints", "addr", dbg.Addr().String())
-	}
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "db", redact(*c.db))
-
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	// Finish the requests in flight, write the request log they left in memory, then
-	// close the store, which finishes queued writes.
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
-	if cerr := api.Close(); cerr != nil {
-		log.Warn("writing the last request log records", "err", cerr)
-	}
-	if err != nil {
-		return fmt.Errorf("shutting down: %w", err)
-	}
-	stopBackground()
-	<-workerDone // attempts in flight finish (or time out) before the store closes
-	log.Info("stopped")
-	return nil
-}
-
-// processName names this process in the leases it takes (webhook deliveries): host,
-// process id and a random part, unique among processes on one database.
-func processName() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), customer.RandomString("abcdefghijkmnopqrstuvwxyz23456789", 6))
-}
-
-// watchStore has the metrics follow the store: the SQLite group commit, or the
-// PostgreSQL connection pool.
-func watchStore(m *metrics.Metrics, store customer.Store) {
-	switch s := store.(type) {
-	case *sqlite.Store:
-		m.WatchSQLite()
-		s.ObserveCommits(m.ObserveCommit)
-	case *postgres.Store:
-		m.WatchPostgresPool(func() metrics.PoolStat {
-			st := s.PoolStat()
-			return metrics.PoolStat{
-				Acquired: st.AcquiredConns(), Idle: st.IdleConns(), Constructing: st.ConstructingConns(), Max: st.MaxConns(),
-				Acquires: st.AcquireCount(), EmptyAcquires: st.EmptyAcquireCount(), CanceledAcquires: st.CanceledAcquireCount(),
-				AcquireWait: st.AcquireDuration(),
-			}
-		})
+// origin says where a flag's value came from, for messages: "--db sqlite:x.db",
+// "CUSTD_DB=sqlite:x.db" or "sqlite:custd.db, the default".
+func (f *flags) origin(name string) string {
+	v := redact(f.lookup(name))
+	switch src := f.source[name]; src {
+	case "--" + name:
+		return src + " " + v
+	case "the default":
+		return v + ", the default"
+	default:
+		return src + "=" + v
 	}
 }
 
-// bootstrap creates client demo and user admin@demo on a store without users.
-func bootstrap(ctx context.Context, store customer.Store, getenv func(string) string, stderr io.Writer) error {
-	password := getenv("CUSTD_ADMIN_PASSWORD")
-	generated := password == ""
-	if generated {
-		password = customer.NewPassword()
-	}
-	created, err := store.Bootstrap(ctx, "Demo", func() (*customer.NewUser, error) {
-		hash, err := customer.HashPassword(password)
-		if err != nil {
-			return nil, fmt.Errorf("CUSTD_ADMIN_PASSWORD: %w", err)
-		}
-		return &customer.NewUser{ClientCode: "demo", Username: "admin", Role: customer.RoleAdmin, PasswordHash: hash}, nil
-	})
-	if err != nil {
-		return fmt.Errorf("creating the first user: %w", err)
-	}
-	if created && generated {
-		fmt.Fprintf(stderr, "custd: created client demo and user admin@demo with password %s (shown only now)\n", password)
-	}
-	return nil
-}
+// lookup returns the value of a flag by name.
+func (f *flags) lookup(name string) string { return f.fs.Lookup(name).Value.String() }
 
 // redact hides a password in a store URL.
 func redact(url string) string {
@@ -358,87 +415,32 @@ func redact(url string) string {
 	return url
 }
 
-func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	c := newCommand("migrate", getenv)
-	if _, err := c.parse(args, 0, "no arguments"); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, *c.db)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "schema of %s is up to date\n", redact(*c.db))
-	return store.Close()
-}
-
-func addClient(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	c := newCommand("client add", getenv)
-	name := c.fs.String("name", "", "display name")
-	pos, err := c.parse(args, 1, "one client CODE")
-	if err != nil {
-		return err
-	}
-	if *name == "" {
-		*name = pos[0]
-	}
-	store, err := openStore(ctx, *c.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	cl, err := store.CreateClient(ctx, pos[0], *name)
-	if err != nil {
-		return oneLine(err)
-	}
-	fmt.Fprintf(stdout, "created client %s (%s)\n", cl.Code, cl.Name)
-	return nil
-}
-
-func addUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
-	c := newCommand("user add", getenv)
-	role := c.fs.String("role", string(customer.RoleReadWrite), "admin, readwrite or readonly")
-	fromStdin := c.fs.Bool("password-stdin", false, "read the password from standard input")
-	pos, err := c.parse(args, 1, "one USERNAME@CODE")
-	if err != nil {
-		return err
-	}
-	r, ok := customer.ParseEnum(*role, customer.Roles)
-	if !ok {
-		return fmt.Errorf("user add: --role must be one of %s", customer.EnumList(customer.Roles))
-	}
-	username, code, ok := customer.SplitLogin(pos[0])
-	if !ok {
-		return fmt.Errorf("user add: %q is not USERNAME@CODE", pos[0])
-	}
-	password, generated := getenv("CUSTD_PASSWORD"), false
-	switch {
-	case *fromStdin:
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("reading the password: %w", err)
+var migrateCommand = &command{
+	name:    "migrate",
+	summary: "create the store if needed and bring its schema up to date",
+	about: `Creates the store if it does not exist (a SQLite file; a PostgreSQL database must
+exist already), applies the schema migrations it lacks, and says which it applied and the
+schema's version. serve does the same when it starts, so migrate is needed only to
+prepare a store before the first start, or to upgrade it at a chosen moment.`,
+	store: true,
+	run: func(inv *invocation) error {
+		s, err := inv.openStore(true)
+		if err != nil {
+			return err
 		}
-		password = strings.TrimRight(line, "\r\n")
-	case password == "":
-		password, generated = customer.NewPassword(), true
-	}
-	hash, err := customer.HashPassword(password)
-	if err != nil {
-		return oneLine(err)
-	}
-	store, err := openStore(ctx, *c.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	u, err := store.CreateUser(ctx, &customer.NewUser{ClientCode: code, Username: username, Role: r, PasswordHash: hash})
-	if err != nil {
-		return oneLine(err)
-	}
-	fmt.Fprintf(stdout, "created user %s@%s with role %s\n", u.Username, u.ClientCode, u.Role)
-	if generated {
-		fmt.Fprintf(stdout, "password: %s\n", password)
-	}
-	return nil
+		defer s.Close()
+		r := s.Schema()
+		for _, m := range r.Applied {
+			fmt.Fprintf(inv.stdout, "applied %s\n", m)
+		}
+		name := storeName(inv.flags.lookup("db"))
+		if len(r.Applied) == 0 {
+			fmt.Fprintf(inv.stdout, "schema of %s is at version %d: up to date, nothing to apply\n", name, r.Version)
+		} else {
+			fmt.Fprintf(inv.stdout, "schema of %s is at version %d\n", name, r.Version)
+		}
+		return s.Close()
+	},
 }
 
 // oneLine states a domain error, with its field problems, on one line.

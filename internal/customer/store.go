@@ -59,9 +59,18 @@ type Accounts interface {
 	Logins
 	// CreateClient adds a client. Errors: Invalid, Conflict (code taken).
 	CreateClient(ctx context.Context, code, name string) (*Client, error)
+	// Clients returns every client in order of code. Errors: Unavailable.
+	Clients(ctx context.Context) ([]*Client, error)
 	// CreateUser adds a user to an existing client.
 	// Errors: Invalid, NotFound (no such client), Conflict (username taken).
 	CreateUser(ctx context.Context, u *NewUser) (*User, error)
+	// Users returns the users of the client whose code is clientCode (matched ignoring
+	// letter case), or of every client when it is empty, in order of client code and
+	// username. Errors: NotFound (no such client), Unavailable.
+	Users(ctx context.Context, clientCode string) ([]*User, error)
+	// UpdateUser applies ch to the user that clientCode and username name (ignoring letter
+	// case) and returns the user as changed. Errors: Invalid, NotFound, Unavailable.
+	UpdateUser(ctx context.Context, clientCode, username string, ch *UserChange) (*User, error)
 	// Bootstrap creates the client and user that newUser returns when the store has no
 	// user at all (calling newUser only then), and reports whether it did. Safe when
 	// several processes start at once.
@@ -71,7 +80,8 @@ type Accounts interface {
 // Logins finds the user a request's credentials name.
 type Logins interface {
 	// UserByLogin finds a user by client code and username, both matched ignoring letter
-	// case. Errors: NotFound, Unavailable.
+	// case. Disabled users are found too: refusing them is the caller's decision.
+	// Errors: NotFound, Unavailable.
 	UserByLogin(ctx context.Context, clientCode, username string) (*User, error)
 }
 

@@ -44,6 +44,34 @@ type User struct {
 	Username     string
 	Role         Role
 	PasswordHash string
+	// Disabled users cannot sign in; they keep their row, so that what names them (the
+	// customers they created, their idempotency keys) stays meaningful.
+	Disabled  bool
+	CreatedAt time.Time
+}
+
+// Login is the user's sign-in name, username@clientcode.
+func (u *User) Login() string { return u.Username + "@" + u.ClientCode }
+
+// UserChange is a change to an existing user: each member that is not nil is set.
+type UserChange struct {
+	Role         *Role
+	Disabled     *bool
+	PasswordHash *string
+}
+
+// Validate checks a change. Errors: Invalid.
+func (ch *UserChange) Validate() error {
+	var p Problems
+	if ch.Role != nil {
+		if _, ok := ParseEnum(string(*ch.Role), Roles); !ok {
+			p.Add("role", "must be one of %s", EnumList(Roles))
+		}
+	}
+	if ch.PasswordHash != nil && *ch.PasswordHash == "" {
+		p.Add("password", "is required")
+	}
+	return p.Err()
 }
 
 // NewUser is a user to create.

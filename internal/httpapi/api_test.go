@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,6 +166,12 @@ func (a *api) do(who as, method, path string, body any, headers ...header) *resu
 			req.Header.Set(h.name, h.value)
 		}
 	}
+	return a.send(req)
+}
+
+// send sends a request made by the caller and checks its response as do does.
+func (a *api) send(req *http.Request) *result {
+	a.t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
@@ -312,6 +319,24 @@ func (a *api) get(who as, id int) map[string]any {
 		body = r.Body
 	}
 	return (&result{body: body}).json(a.t)
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // ptr returns a pointer to v.

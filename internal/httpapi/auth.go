@@ -4,8 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
+	"log/slog"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -15,19 +20,38 @@ import (
 
 // verifiedFor is how long a verified login is trusted without reading its user again.
 // The user is then re-read (cheaply); the slow password hash is compared again only when
-// the stored hash changed.
+// the stored hash changed. So a user disabled, or given a new password, from the command
+// line or another process is refused by every process within verifiedFor.
 const verifiedFor = 5 * time.Second
 
 // maxVerified bounds the cache of verified logins.
 const maxVerified = 10_000
 
+// Bounds of the password comparisons in progress: bcrypt is slow on purpose, so at most
+// half the processor's cores compare passwords at once (the rest serve requests of users
+// already signed in), and at most maxWaitingSignIns more wait, each for at most
+// signInWait, before being told to retry.
+var maxComparing = max(1, runtime.GOMAXPROCS(0)/2)
+
+const (
+	maxWaitingSignIns = 64
+	signInWait        = 5 * time.Second
+)
+
 // authenticator checks HTTP Basic credentials "username@clientcode:password" against the
 // store. bcrypt makes each check slow on purpose, so a verified login is remembered by a
 // keyed digest of the credentials, and concurrent checks of one login share one
-// comparison.
+// comparison. Failed sign-ins are throttled per login and per source address before any
+// password is compared.
 type authenticator struct {
-	logins customer.Logins
-	key    [32]byte
+	logins  customer.Logins
+	log     *slog.Logger
+	key     [32]byte
+	trusted []netip.Prefix // proxies whose X-Forwarded-For is believed
+
+	byLogin, byAddress *throttle
+	comparing          chan struct{} // a token per password comparison in progress
+	waiting            atomic.Int32  // sign-ins waiting for a token
 
 	mu       sync.Mutex
 	verified map[[32]byte]*verified
@@ -50,8 +74,13 @@ func (v *verified) reusable() bool {
 	}
 }
 
-func newAuthenticator(logins customer.Logins) *authenticator {
-	a := &authenticator{logins: logins, verified: map[[32]byte]*verified{}}
+func newAuthenticator(logins customer.Logins, log *slog.Logger, trusted []netip.Prefix) *authenticator {
+	a := &authenticator{
+		logins: logins, log: log, trusted: trusted,
+		byLogin: newLoginThrottle(), byAddress: newAddressThrottle(),
+		comparing: make(chan struct{}, maxComparing),
+		verified:  map[[32]byte]*verified{},
+	}
 	rand.Read(a.key[:])
 	return a
 }
@@ -59,8 +88,30 @@ func newAuthenticator(logins customer.Logins) *authenticator {
 var errUnauthorized = customer.Errorf(customer.Unauthorized,
 	"send HTTP Basic credentials username@clientcode:password of an existing user")
 
+// Why a sign-in failed, for the log; the caller is told only errUnauthorized's message.
+var (
+	errNoSuchUser    = errors.New("no such user")
+	errWrongPassword = errors.New("wrong password")
+	errDisabled      = errors.New("the user is disabled")
+)
+
+// unauthorized is errUnauthorized with the reason as its cause.
+func unauthorized(reason error) error {
+	return &customer.Error{Kind: customer.Unauthorized, Message: errUnauthorized.Message, Err: reason}
+}
+
+// retryLater is an error whose caller may try again after a known time (Retry-After).
+type retryLater struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryLater) Error() string { return e.err.Error() }
+func (e *retryLater) Unwrap() error { return e.err }
+
 // authenticate returns the user whose credentials the request carries.
-// Errors: Unauthorized, Unavailable.
+// Errors: Unauthorized, RateLimited (too many failed sign-ins, or too many in progress),
+// Unavailable.
 func (a *authenticator) authenticate(r *http.Request) (*customer.User, error) {
 	login, password, ok := r.BasicAuth()
 	if !ok {
@@ -77,6 +128,7 @@ func (a *authenticator) authenticate(r *http.Request) (*customer.User, error) {
 	h.Write([]byte(password))
 	var digest [32]byte
 	h.Sum(digest[:0])
+	loginKey, addr := loginKey(login), clientAddress(r, a.trusted)
 
 	a.mu.Lock()
 	v := a.verified[digest]
@@ -84,6 +136,14 @@ func (a *authenticator) authenticate(r *http.Request) (*customer.User, error) {
 		a.mu.Unlock()
 		<-v.done
 		return v.user, v.err
+	}
+	// Credentials verified before (v) need no password comparison: only others are
+	// throttled.
+	if v == nil {
+		if err := a.throttled(login, loginKey, addr); err != nil {
+			a.mu.Unlock()
+			return nil, err
+		}
 	}
 	mine := &verified{done: make(chan struct{})}
 	if len(a.verified) >= maxVerified {
@@ -102,7 +162,61 @@ func (a *authenticator) authenticate(r *http.Request) (*customer.User, error) {
 		}
 		a.mu.Unlock()
 	}
+	switch {
+	case mine.err == nil:
+		a.byLogin.succeed(loginKey)
+	case customer.IsKind(mine.err, customer.Unauthorized):
+		a.failed(r, login, loginKey, addr, mine.err)
+	}
 	return mine.user, mine.err
+}
+
+// throttled returns a RateLimited error when the login or the address is locked out.
+func (a *authenticator) throttled(login, loginKey string, addr netip.Addr) error {
+	now := time.Now()
+	if d := a.byLogin.wait(loginKey, now); d > 0 {
+		return &retryLater{customer.Errorf(customer.RateLimited,
+			"too many failed sign-ins as %s: retry after the Retry-After seconds", login), d}
+	}
+	if addr.IsValid() {
+		if d := a.byAddress.wait(addressKey(addr), now); d > 0 {
+			return &retryLater{customer.Errorf(customer.RateLimited,
+				"too many failed sign-ins from this address: retry after the Retry-After seconds"), d}
+		}
+	}
+	return nil
+}
+
+// failed counts a failed sign-in against the login and the address, and logs it (never
+// the password).
+func (a *authenticator) failed(r *http.Request, login, loginKey string, addr netip.Addr, err error) {
+	now := time.Now()
+	n, lockout := a.byLogin.fail(loginKey, now)
+	attrs := []slog.Attr{
+		slog.String("login", login),
+		slog.String("address", addr.String()),
+		slog.String("request_id", requestID(r.Context())),
+		slog.String("reason", reasonOf(err)),
+		slog.Int("login_failures", n),
+	}
+	if addr.IsValid() {
+		an, alock := a.byAddress.fail(addressKey(addr), now)
+		attrs = append(attrs, slog.Int("address_failures", an))
+		lockout = max(lockout, alock)
+	}
+	if lockout > 0 {
+		attrs = append(attrs, slog.Float64("locked_out_s", lockout.Seconds()))
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelWarn, "sign-in failed", attrs...)
+}
+
+func reasonOf(err error) string {
+	for _, r := range []error{errNoSuchUser, errWrongPassword, errDisabled} {
+		if errors.Is(err, r) {
+			return r.Error()
+		}
+	}
+	return "no credentials"
 }
 
 // check reads the user and compares the password, skipping the slow comparison when an
@@ -113,20 +227,60 @@ func (a *authenticator) check(r *http.Request, username, code, password string, 
 	defer cancel()
 	user, err := a.logins.UserByLogin(ctx, code, username)
 	if customer.IsKind(err, customer.NotFound) {
-		customer.CheckPassword("", password) // cost the same as a wrong password
-		return nil, errUnauthorized
+		// Cost the same as a wrong password, so that the time taken tells nothing.
+		if _, err := a.compare(ctx, "", password); err != nil {
+			return nil, err
+		}
+		return nil, unauthorized(errNoSuchUser)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if earlier != nil && earlier.err == nil && earlier.user.ID == user.ID && earlier.user.PasswordHash == user.PasswordHash {
-		return user, nil
+	known := earlier != nil && earlier.err == nil && earlier.user.ID == user.ID && earlier.user.PasswordHash == user.PasswordHash
+	if !known {
+		match, err := a.compare(ctx, user.PasswordHash, password)
+		if err != nil {
+			return nil, err
+		}
+		if !match {
+			return nil, unauthorized(errWrongPassword)
+		}
 	}
-	if !customer.CheckPassword(user.PasswordHash, password) {
-		return nil, errUnauthorized
+	// Told only to whoever knows the password.
+	if user.Disabled {
+		return nil, &customer.Error{Kind: customer.Unauthorized, Message: "user " + user.Login() + " is disabled", Err: errDisabled}
 	}
 	return user, nil
 }
+
+// compare checks a password against a bcrypt hash once a comparison token is free.
+// Errors: RateLimited (too many sign-ins waiting, or none freed in time).
+func (a *authenticator) compare(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case a.comparing <- struct{}{}:
+	default:
+		if a.waiting.Add(1) > maxWaitingSignIns {
+			a.waiting.Add(-1)
+			return false, &retryLater{errBusy, time.Second}
+		}
+		t := time.NewTimer(signInWait)
+		defer t.Stop()
+		select {
+		case a.comparing <- struct{}{}:
+			a.waiting.Add(-1)
+		case <-t.C:
+			a.waiting.Add(-1)
+			return false, &retryLater{errBusy, time.Second}
+		case <-ctx.Done():
+			a.waiting.Add(-1)
+			return false, &retryLater{errBusy, time.Second}
+		}
+	}
+	defer func() { <-a.comparing }()
+	return customer.CheckPassword(hash, password), nil
+}
+
+var errBusy = customer.Errorf(customer.RateLimited, "too many sign-ins are being checked at once: retry after the Retry-After seconds")
 
 // rateLimits holds one token bucket per user.
 type rateLimits struct {

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/custd/custd/internal/customer"
 )
@@ -62,7 +64,12 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Basic realm="custd", charset="UTF-8"`)
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		w.Header().Set("Retry-After", "1")
+		after := "1"
+		var rl *retryLater
+		if errors.As(err, &rl) {
+			after = strconv.Itoa(int(math.Ceil(rl.after.Seconds())))
+		}
+		w.Header().Set("Retry-After", after)
 	}
 	s.writeResponse(w, r, resp)
 }

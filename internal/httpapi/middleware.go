@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -26,10 +27,84 @@ func requestID(ctx context.Context) string {
 }
 
 // middleware wraps the routes in what every request goes through, outermost first:
-// a request id, the log line, metrics and request log, panic recovery, and
-// case-insensitive resource paths.
+// a request id, the log line, metrics and request log, panic recovery, cross-origin
+// requests, and case-insensitive resource paths.
 func (s *server) middleware(routes []route, next http.Handler) http.Handler {
-	return s.withRequestID(s.observe(s.recoverPanics(canonicalPaths(routes, next))))
+	return s.withRequestID(s.observe(s.recoverPanics(s.crossOrigin(canonicalPaths(routes, next)))))
+}
+
+// What a page of an allowed origin may send and read (CORS). The response headers
+// listed are those a browser hides from scripts unless told.
+const (
+	corsMethods       = "GET, HEAD, POST, PUT, PATCH, DELETE"
+	corsHeaders       = "Authorization, Content-Type, Accept, If-Match, If-None-Match, If-Modified-Since, Idempotency-Key, X-Request-Id, X-Hook-Secret, Ocp-Apim-Subscription-Key"
+	corsExposed       = "ETag, Location, Idempotent-Replayed, Retry-After, X-Request-Id, WWW-Authenticate"
+	corsMaxAgeSeconds = "7200"
+)
+
+// crossOrigin lets the pages of the configured origins call the API from a browser
+// (CORS); with no origins configured it does nothing, and browsers keep other sites'
+// pages from reading the API's answers. A preflight request (OPTIONS with
+// Access-Control-Request-Method) from an allowed origin is answered here with 204 and
+// what may be sent, without credentials, as browsers send none with it. Pages send the
+// Authorization header themselves, so no cookie is involved and
+// Access-Control-Allow-Credentials is not given.
+func (s *server) crossOrigin(next http.Handler) http.Handler {
+	if s.origins == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		allow := ""
+		if origin := r.Header.Get("Origin"); origin != "" {
+			if s.origins["*"] {
+				allow = "*"
+			} else if s.origins[strings.ToLower(origin)] {
+				allow = origin
+			}
+		}
+		if !s.origins["*"] {
+			h.Add("Vary", "Origin") // the answer differs by origin: caches must keep them apart
+		}
+		if allow == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h.Set("Access-Control-Allow-Origin", allow)
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Add("Vary", "Access-Control-Request-Method")
+			h.Add("Vary", "Access-Control-Request-Headers")
+			h.Set("Access-Control-Allow-Methods", corsMethods)
+			h.Set("Access-Control-Allow-Headers", corsHeaders)
+			h.Set("Access-Control-Max-Age", corsMaxAgeSeconds)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.Set("Access-Control-Expose-Headers", corsExposed)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ParseOrigins reads a comma-separated list of web origins for Config.CORSOrigins: each
+// scheme://host[:port] with http or https and nothing after it, or "*" for any origin.
+// Errors: the first entry that is not an origin.
+func ParseOrigins(list string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(list, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+				u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "/") {
+				return nil, fmt.Errorf("%q is not a web origin: write scheme://host[:port], such as https://portal.example.com, or *", o)
+			}
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // withRequestID gives each request an id, taken from a well-formed X-Request-Id header or

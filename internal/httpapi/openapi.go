@@ -2,12 +2,18 @@ package httpapi
 
 import (
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 )
 
 // openapiDocument is the OpenAPI 3.1 description of the whole API. It is written by hand;
@@ -50,12 +56,23 @@ func OpenAPIDocument(f TimeFormat) []byte {
 
 // documents holds what the two reference routes serve, built once per time format.
 var documents = struct {
-	revio                  func() []byte
-	rfc3339Page, revioPage func() []byte
+	revio                              func() []byte
+	rfc3339Static, revioStatic         func() *static
+	rfc3339PageStatic, revioPageStatic func() *static
 }{
-	revio:       sync.OnceValue(func() []byte { return revioDocument(openapiDocument) }),
-	rfc3339Page: sync.OnceValue(func() []byte { return renderReference(openapiDocument) }),
-	revioPage:   sync.OnceValue(func() []byte { return renderReference(revioDocument(openapiDocument)) }),
+	revio: sync.OnceValue(func() []byte { return revioDocument(openapiDocument) }),
+	rfc3339Static: sync.OnceValue(func() *static {
+		return newStatic("application/json; charset=utf-8", openapiDocument)
+	}),
+	revioStatic: sync.OnceValue(func() *static {
+		return newStatic("application/json; charset=utf-8", revioDocument(openapiDocument))
+	}),
+	rfc3339PageStatic: sync.OnceValue(func() *static {
+		return newStatic("text/html; charset=utf-8", renderReference(openapiDocument))
+	}),
+	revioPageStatic: sync.OnceValue(func() *static {
+		return newStatic("text/html; charset=utf-8", renderReference(revioDocument(openapiDocument)))
+	}),
 }
 
 // revioDocument rewrites doc for a server that writes date-times in the revio form.
@@ -99,25 +116,105 @@ func renderReference(doc []byte) []byte {
 
 // serveOpenAPI serves the OpenAPI document of this server. No credentials needed.
 func (s *server) serveOpenAPI() http.Handler {
-	doc := openapiDocument
+	doc := documents.rfc3339Static
 	if s.enc.layout == TimeRevio.layout() {
-		doc = documents.revio()
+		doc = documents.revioStatic
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write(doc)
-	})
+	return serveStatic(doc, s.started)
 }
 
 // serveReference serves the reference page rendered from the OpenAPI document. No
 // credentials needed.
 func (s *server) serveReference() http.Handler {
-	page := documents.rfc3339Page
+	page := documents.rfc3339PageStatic
 	if s.enc.layout == TimeRevio.layout() {
-		page = documents.revioPage
+		page = documents.revioPageStatic
 	}
+	return serveStatic(page, s.started)
+}
+
+// static is a fixed body, served with validators, and compressed to clients that take
+// gzip (the reference page is over a megabyte, a tenth of that compressed).
+type static struct {
+	contentType       string
+	plain, gzipped    []byte
+	plainTag, gzipTag string // strong entity tags, one per representation
+}
+
+func newStatic(contentType string, body []byte) *static {
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	sum := sha256.Sum256(body)
+	tag := hex.EncodeToString(sum[:12])
+	return &static{contentType: contentType, plain: body, gzipped: b.Bytes(), plainTag: `"` + tag + `"`, gzipTag: `"` + tag + `-gzip"`}
+}
+
+// serveStatic serves the body that get returns (built on first use), last modified when
+// the server started. Clients revalidate every time (Cache-Control: no-cache) and get a
+// 304 while their copy is current.
+func serveStatic(get func() *static, modified time.Time) http.Handler {
+	modified = modified.Truncate(time.Second)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(page())
+		st := get()
+		body, tag := st.plain, st.plainTag
+		h := w.Header()
+		h.Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			body, tag = st.gzipped, st.gzipTag
+			h.Set("Content-Encoding", "gzip")
+		}
+		h.Set("ETag", tag)
+		h.Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+		h.Set("Cache-Control", "no-cache")
+		if notModified(r, tag, modified) {
+			h.Del("Content-Encoding")
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		h.Set("Content-Type", st.contentType)
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(body)
+		}
 	})
+}
+
+// notModified reports whether a conditional GET may be answered 304: If-None-Match
+// matches tag, or, without If-None-Match, nothing changed since If-Modified-Since.
+func notModified(r *http.Request, tag string, modified time.Time) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		return noneMatch(inm, tag)
+	}
+	since, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
+	return err == nil && !modified.After(since)
+}
+
+// acceptsGzip reports whether an Accept-Encoding header accepts gzip: named with a
+// quality above 0, or else through "*".
+func acceptsGzip(header string) bool {
+	gzipQ, anyQ := -1.0, -1.0
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				q = f
+			} else {
+				q = 0
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(coding)) {
+		case "gzip", "x-gzip":
+			gzipQ = q
+		case "*":
+			anyQ = q
+		}
+	}
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return anyQ > 0
 }

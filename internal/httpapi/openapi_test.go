@@ -359,3 +359,75 @@ func TestRevioDocument(t *testing.T) {
 		t.Fatal("a written time with Z is left in the revio document")
 	}
 }
+
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"":                       false,
+		"identity":               false,
+		"gzip":                   true,
+		"GZIP":                   true,
+		"deflate, gzip;q=0.5":    true,
+		"gzip;q=0":               false,
+		"gzip;q=0.000":           false,
+		"*":                      true,
+		"*;q=0":                  false,
+		"gzip;q=0, *":            false,
+		"*, gzip;q=0":            false,
+		"br, x-gzip":             true,
+		"gzip;q=nonsense":        false,
+		"deflate;q=1, *;q=0.001": true,
+	} {
+		if got := acceptsGzip(header); got != want {
+			t.Errorf("Accept-Encoding %q: %v, want %v", header, got, want)
+		}
+	}
+}
+
+// TestCORSCoversTheDocument: a page of an allowed origin may send every request header
+// the document describes, and read every response header it describes (beyond those
+// browsers always show).
+func TestCORSCoversTheDocument(t *testing.T) {
+	d := loadDocument(t, openapiDocument)
+	resolve := func(v any, kind string) map[string]any {
+		m := v.(map[string]any)
+		if ref, ok := m["$ref"].(string); ok {
+			return d.object("components", kind, ref[strings.LastIndex(ref, "/")+1:])
+		}
+		return m
+	}
+	listed := func(list string) map[string]bool {
+		out := map[string]bool{}
+		for _, h := range strings.Split(list, ",") {
+			out[strings.ToLower(strings.TrimSpace(h))] = true
+		}
+		return out
+	}
+	allowed, exposed := listed(corsHeaders), listed(corsExposed)
+	safelisted := listed("Cache-Control, Content-Language, Content-Length, Content-Type, Expires, Last-Modified, Pragma")
+	for path, item := range d.at("paths").(map[string]any) {
+		for method, op := range item.(map[string]any) {
+			op, ok := op.(map[string]any)
+			if !ok {
+				continue
+			}
+			params, _ := op["parameters"].([]any)
+			for _, p := range params {
+				p := resolve(p, "parameters")
+				if p["in"] == "header" && !allowed[strings.ToLower(p["name"].(string))] {
+					t.Errorf("%s %s: request header %s is not in corsHeaders", method, path, p["name"])
+				}
+			}
+			for status, r := range op["responses"].(map[string]any) {
+				headers, _ := resolve(r, "responses")["headers"].(map[string]any)
+				for name := range headers {
+					if !exposed[strings.ToLower(name)] && !safelisted[strings.ToLower(name)] {
+						t.Errorf("%s %s %s: response header %s is not in corsExposed", method, path, status, name)
+					}
+				}
+			}
+		}
+	}
+	if !allowed["authorization"] || !allowed["content-type"] {
+		t.Fatal("corsHeaders lacks Authorization or Content-Type")
+	}
+}

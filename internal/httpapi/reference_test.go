@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -43,6 +45,55 @@ func TestOpenAPIDocumentServed(t *testing.T) {
 			if bytes.Contains(page.body, []byte(external)) {
 				t.Errorf("%s: /docs loads something from another host (%s)", f, external)
 			}
+		}
+	}
+}
+
+// TestReferenceCompressedAndCached: /openapi.json and /docs are sent gzip-compressed to
+// clients that take it, with validators that make a conditional GET a 304.
+func TestReferenceCompressedAndCached(t *testing.T) {
+	a := newAPI(t, storeKinds[0].open(t), httpapi.Config{})
+	for path, plain := range map[string][]byte{"/openapi.json": httpapi.OpenAPIDocument(httpapi.TimeRFC3339), "/docs": nil} {
+		// Plain (checked against the document by do).
+		r := a.do(nobody, "GET", path, nil, header{"Accept-Encoding", "identity"}).want(t, http.StatusOK)
+		plainTag, modified := r.header.Get("ETag"), r.header.Get("Last-Modified")
+		if r.header.Get("Content-Encoding") != "" || plainTag == "" || modified == "" || r.header.Get("Cache-Control") != "no-cache" ||
+			(plain != nil && !bytes.Equal(r.body, plain)) {
+			t.Fatalf("%s plain: %v", path, r.header)
+		}
+		// Compressed: the same bytes once inflated, under their own tag, much smaller.
+		req, _ := http.NewRequest("GET", a.url+path, nil)
+		req.Header.Set("Accept-Encoding", "br;q=1, gzip;q=0.8")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zipped, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		gzipTag := resp.Header.Get("ETag")
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") ||
+			gzipTag == "" || gzipTag == plainTag {
+			t.Fatalf("%s gzip: %d %v", path, resp.StatusCode, resp.Header)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(zipped))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inflated, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(inflated, r.body) {
+			t.Fatalf("%s: the compressed body is not the plain one: %v", path, err)
+		}
+		if len(zipped)*3 > len(inflated) {
+			t.Errorf("%s: %d bytes compressed to %d", path, len(inflated), len(zipped))
+		}
+		// Conditional requests.
+		a.do(nobody, "GET", path, nil, header{"Accept-Encoding", "gzip"}, header{"If-None-Match", gzipTag}).want(t, http.StatusNotModified)
+		a.do(nobody, "GET", path, nil, header{"Accept-Encoding", "identity"}, header{"If-None-Match", `"other", W/` + plainTag}).want(t, http.StatusNotModified)
+		a.do(nobody, "GET", path, nil, header{"Accept-Encoding", "identity"}, header{"If-None-Match", gzipTag}).want(t, http.StatusOK)
+		a.do(nobody, "GET", path, nil, header{"Accept-Encoding", "identity"}, header{"If-Modified-Since", modified}).want(t, http.StatusNotModified)
+		a.do(nobody, "GET", path, nil, header{"Accept-Encoding", "identity"}, header{"If-Modified-Since", "Mon, 02 Jan 2006 15:04:05 GMT"}).want(t, http.StatusOK)
+		if r := a.do(nobody, "HEAD", path, nil, header{"Accept-Encoding", "identity"}).want(t, http.StatusOK); len(r.body) != 0 || r.header.Get("ETag") != plainTag {
+			t.Fatalf("%s HEAD: %v", path, r.header)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,14 @@ type Config struct {
 	// RequestLogBuffer is the most records that wait in memory; a request that finds the
 	// buffer full is not recorded (and counted in the metrics). 10,000 when zero.
 	RequestLogBuffer int
+	// TrustedProxies are the addresses of proxies (load balancers) whose X-Forwarded-For
+	// header names the client's address, which failed sign-ins are counted against.
+	// Without them the client's address is the connection's.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins are the web origins (such as https://portal.example.com, or "*" for
+	// any) whose pages may call the API from a browser; none when empty. See
+	// ParseOrigins.
+	CORSOrigins []string
 }
 
 // server holds the dependencies the handlers share.
@@ -71,6 +80,8 @@ type server struct {
 	metricsOnAPI bool
 	metricsPage  http.Handler // the metrics in Prometheus' format, when metricsOnAPI
 	reqlog       *requestLog  // the writer of the request log; nil when it is off
+	started      time.Time    // when New ran: the Last-Modified of the reference documents
+	origins      map[string]bool
 }
 
 // API is the HTTP handler of the whole API, with the writer of its request log behind it.
@@ -111,11 +122,18 @@ func New(cfg Config) *API {
 		log:          cfg.Logger,
 		enc:          encoder{layout: cfg.TimeFormat.layout()},
 		baseURL:      strings.TrimRight(cfg.BaseURL, "/"),
-		auth:         newAuthenticator(cfg.Store),
+		auth:         newAuthenticator(cfg.Store, cfg.Logger, cfg.TrustedProxies),
 		limits:       newRateLimits(cfg.RateLimit),
 		requestLog:   cfg.Store,
 		metrics:      cfg.Metrics,
 		metricsOnAPI: cfg.MetricsOnAPI && cfg.Metrics != nil,
+		started:      time.Now(),
+	}
+	if len(cfg.CORSOrigins) > 0 {
+		s.origins = map[string]bool{}
+		for _, o := range cfg.CORSOrigins {
+			s.origins[strings.ToLower(o)] = true
+		}
 	}
 	if s.metricsOnAPI {
 		s.metricsPage = cfg.Metrics.Handler()

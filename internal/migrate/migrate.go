@@ -59,3 +59,12 @@ func Pending(ms []Migration, current int) ([]Migration, error) {
 	}
 	return ms[current:], nil
 }
+
+// Report says what opening a store did to its schema.
+type Report struct {
+	// Applied names the migrations this opening applied, in order; empty when the schema
+	// was already current (or another process applied them first).
+	Applied []string
+	// Version is the schema's version afterwards.
+	Version int
+}

@@ -48,6 +48,7 @@ const defaultMaxConns = 16
 type Store struct {
 	pool   *pgxpool.Pool
 	closed atomic.Bool
+	schema migrate.Report
 
 	// The change feed's sequencer loop (sequencer.go).
 	wakeup    chan struct{}
@@ -77,55 +78,59 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := applyMigrations(ctx, pool); err != nil {
+	report, err := applyMigrations(ctx, pool)
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
 	}
-	s := &Store{pool: pool, wakeup: make(chan struct{}, 1), sequenced: make(chan struct{})}
+	s := &Store{pool: pool, schema: report, wakeup: make(chan struct{}, 1), sequenced: make(chan struct{})}
 	var seqCtx context.Context
 	seqCtx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
 	go s.sequence(seqCtx)
 	return s, nil
 }
 
+// Schema reports what Open did to the schema: the migrations it applied and the version.
+func (s *Store) Schema() migrate.Report { return s.schema }
+
 // applyMigrations applies the pending migrations, each in its own transaction, under a
 // session advisory lock: two processes that start at once take turns, and the second
 // finds the first's migrations recorded and applies nothing.
-func applyMigrations(ctx context.Context, pool *pgxpool.Pool) error {
+func applyMigrations(ctx context.Context, pool *pgxpool.Pool) (migrate.Report, error) {
+	var report migrate.Report
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
-		return err
+		return report, err
 	}
 	pc, err := pool.Acquire(ctx)
 	if err != nil {
-		return unavailableErr(err)
+		return report, unavailableErr(err)
 	}
 	// The connection leaves the pool and is closed at the end, which releases the
 	// session lock whatever happened, rather than going back to the pool holding it.
 	conn := pc.Hijack()
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockMigrate); err != nil {
-		return storeError(err)
+		return report, storeError(err)
 	}
 	// Checked before creating, so that a role without the right to create tables can
 	// open a database whose schema is already current.
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
-		return storeError(err)
+		return report, storeError(err)
 	}
 	if !exists {
 		if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (
 			version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)`); err != nil {
-			return storeError(err)
+			return report, storeError(err)
 		}
 	}
-	var current int
-	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return storeError(err)
+	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&report.Version); err != nil {
+		return report, storeError(err)
 	}
-	pending, err := migrate.Pending(ms, current)
+	pending, err := migrate.Pending(ms, report.Version)
 	if err != nil {
-		return err
+		return report, err
 	}
 	for _, m := range pending {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
@@ -139,10 +144,12 @@ func applyMigrations(ctx context.Context, pool *pgxpool.Pool) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migration %s: %w", m.Name, storeError(err))
+			return report, fmt.Errorf("migration %s: %w", m.Name, storeError(err))
 		}
+		report.Applied = append(report.Applied, m.Name)
+		report.Version = m.Version
 	}
-	return nil
+	return report, nil
 }
 
 // Close waits for the calls in progress to give back their connections and closes them
@@ -440,7 +447,7 @@ func (s *Store) CreateUser(ctx context.Context, nu *customer.NewUser) (*customer
 }
 
 func insertUser(ctx context.Context, q querier, nu *customer.NewUser) (*customer.User, error) {
-	u := &customer.User{Username: nu.Username, Role: nu.Role, PasswordHash: nu.PasswordHash}
+	u := &customer.User{Username: nu.Username, Role: nu.Role, PasswordHash: nu.PasswordHash, CreatedAt: customer.Now()}
 	err := q.QueryRow(ctx, `SELECT id, code FROM clients WHERE code_fold = $1`, customer.Fold(nu.ClientCode)).Scan(&u.ClientID, &u.ClientCode)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "client %q does not exist", nu.ClientCode)
@@ -450,7 +457,7 @@ func insertUser(ctx context.Context, q querier, nu *customer.NewUser) (*customer
 	}
 	err = q.QueryRow(ctx, `INSERT INTO users (client_id, username, username_fold, role, password_hash, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		u.ClientID, u.Username, customer.Fold(u.Username), string(u.Role), u.PasswordHash, customer.Now()).Scan(&u.ID)
+		u.ClientID, u.Username, customer.Fold(u.Username), string(u.Role), u.PasswordHash, u.CreatedAt).Scan(&u.ID)
 	if isCode(err, uniqueViolation) {
 		return nil, &customer.Error{Kind: customer.Conflict, Message: fmt.Sprintf("user %s@%s already exists", nu.Username, u.ClientCode), Err: err}
 	}
@@ -460,20 +467,34 @@ func insertUser(ctx context.Context, q querier, nu *customer.NewUser) (*customer
 	return u, nil
 }
 
+// selectUser reads users with their client's code, in the order scanUser takes.
+const selectUser = `SELECT u.id, u.client_id, c.code, u.username, u.role, u.password_hash, u.disabled, u.created_at
+	FROM users u JOIN clients c ON c.id = u.client_id`
+
+func scanUser(r pgx.Row) (*customer.User, error) {
+	var (
+		u    customer.User
+		role string
+	)
+	if err := r.Scan(&u.ID, &u.ClientID, &u.ClientCode, &u.Username, &role, &u.PasswordHash, &u.Disabled, &u.CreatedAt); err != nil {
+		return nil, err
+	}
+	u.Role, u.CreatedAt = customer.Role(role), u.CreatedAt.UTC()
+	return &u, nil
+}
+
 // UserByLogin finds a user by client code and username, both matched ignoring letter
 // case. Errors: NotFound, Unavailable.
 func (s *Store) UserByLogin(ctx context.Context, clientCode, username string) (*customer.User, error) {
 	if !storable(clientCode) || !storable(username) {
 		return nil, customer.Errorf(customer.NotFound, "no such user")
 	}
-	var (
-		u    customer.User
-		role string
-	)
+	var u *customer.User
 	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-		return c.QueryRow(ctx, `SELECT u.id, u.client_id, c.code, u.username, u.role, u.password_hash
-			FROM users u JOIN clients c ON c.id = u.client_id WHERE c.code_fold = $1 AND u.username_fold = $2`,
-			customer.Fold(clientCode), customer.Fold(username)).Scan(&u.ID, &u.ClientID, &u.ClientCode, &u.Username, &role, &u.PasswordHash)
+		var err error
+		u, err = scanUser(c.QueryRow(ctx, selectUser+` WHERE c.code_fold = $1 AND u.username_fold = $2`,
+			customer.Fold(clientCode), customer.Fold(username)))
+		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "no such user")
@@ -481,8 +502,110 @@ func (s *Store) UserByLogin(ctx context.Context, clientCode, username string) (*
 	if err != nil {
 		return nil, err
 	}
-	u.Role = customer.Role(role)
-	return &u, nil
+	return u, nil
+}
+
+// Clients returns every client in order of code. Errors: Unavailable.
+func (s *Store) Clients(ctx context.Context) ([]*customer.Client, error) {
+	var out []*customer.Client
+	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
+		rows, err := conn.Query(ctx, `SELECT id, code, name, created_at FROM clients ORDER BY code_fold`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c customer.Client
+			if err := rows.Scan(&c.ID, &c.Code, &c.Name, &c.CreatedAt); err != nil {
+				return err
+			}
+			c.CreatedAt = c.CreatedAt.UTC()
+			out = append(out, &c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Users returns the users of one client, or of all when clientCode is empty. Errors:
+// NotFound (no such client), Unavailable.
+func (s *Store) Users(ctx context.Context, clientCode string) ([]*customer.User, error) {
+	if !storable(clientCode) {
+		return nil, customer.Errorf(customer.NotFound, "client %q does not exist", clientCode)
+	}
+	var out []*customer.User
+	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
+		query, args := selectUser+` ORDER BY c.code_fold, u.username_fold`, []any(nil)
+		if clientCode != "" {
+			var exists bool
+			if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM clients WHERE code_fold = $1)`, customer.Fold(clientCode)).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return customer.Errorf(customer.NotFound, "client %q does not exist", clientCode)
+			}
+			query, args = selectUser+` WHERE c.code_fold = $1 ORDER BY u.username_fold`, []any{customer.Fold(clientCode)}
+		}
+		rows, err := conn.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, u)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateUser applies ch to one user and returns the user as changed. Errors: Invalid,
+// NotFound, Unavailable.
+func (s *Store) UpdateUser(ctx context.Context, clientCode, username string, ch *customer.UserChange) (*customer.User, error) {
+	if err := ch.Validate(); err != nil {
+		return nil, err
+	}
+	if !storable(clientCode) || !storable(username) {
+		return nil, customer.Errorf(customer.NotFound, "user %s@%s does not exist", username, clientCode)
+	}
+	var u *customer.User
+	err := s.inTx(ctx, func(t pgx.Tx) error {
+		var err error
+		u, err = scanUser(t.QueryRow(ctx, selectUser+` WHERE c.code_fold = $1 AND u.username_fold = $2 FOR UPDATE OF u`,
+			customer.Fold(clientCode), customer.Fold(username)))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return customer.Errorf(customer.NotFound, "user %s@%s does not exist", username, clientCode)
+		}
+		if err != nil {
+			return err
+		}
+		if ch.Role != nil {
+			u.Role = *ch.Role
+		}
+		if ch.Disabled != nil {
+			u.Disabled = *ch.Disabled
+		}
+		if ch.PasswordHash != nil {
+			u.PasswordHash = *ch.PasswordHash
+		}
+		_, err = t.Exec(ctx, `UPDATE users SET role = $1, disabled = $2, password_hash = $3 WHERE id = $4`,
+			string(u.Role), u.Disabled, u.PasswordHash, u.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // Bootstrap creates the client and user that newUser returns when the store has no user

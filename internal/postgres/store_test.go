@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,12 +64,14 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
+	applied := make([]int, len(errs))
 	for i := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s, err := Open(context.Background(), url)
 			if err == nil {
+				applied[i] = len(s.Schema().Applied)
 				s.Close()
 			}
 			errs[i] = err
@@ -91,6 +94,11 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	}
 	if n != len(ms) || version != len(ms) {
 		t.Fatalf("schema_migrations has %d rows up to version %d, want one row for each of the %d migrations", n, version, len(ms))
+	}
+	// One of the processes applied them all; the others found them applied.
+	slices.Sort(applied)
+	if !slices.Equal(applied, []int{0, 0, 0, len(ms)}) {
+		t.Fatalf("migrations applied by each Open: %v", applied)
 	}
 }
 

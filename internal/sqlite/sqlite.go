@@ -13,7 +13,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -38,15 +41,33 @@ type Store struct {
 	get    *sql.Stmt // one customer by id, prepared on each reading connection
 	writer *writer
 	closed atomic.Bool
+	schema migrate.Report
 }
 
-// Open opens (creating if needed) the SQLite database at path and brings its schema up to
-// date. Errors: the schema is newer than this binary, or the file cannot be opened.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens the SQLite database at path, creating it if needed, and brings its schema up
+// to date. Errors: the schema is newer than this binary, or the file cannot be opened
+// (the message says why: a missing folder, a permission, a file that is not a database).
+func Open(ctx context.Context, path string) (*Store, error) { return open(ctx, path, true) }
+
+// OpenExisting is Open for a database that must exist already: it never creates one.
+// Errors: as Open's, and one matching fs.ErrNotExist when there is no file at path.
+func OpenExisting(ctx context.Context, path string) (*Store, error) { return open(ctx, path, false) }
+
+func open(ctx context.Context, path string, create bool) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	wdb, err := sql.Open("sqlite", dsn(path, writerPragmas))
+	mode := "" // SQLite's own: read-write, created if missing
+	if !create {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if err := folderProblem(path); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("sqlite %s: %w", path, errNoFile)
+		}
+		mode = "&mode=rw" // and should it vanish meanwhile, SQLite must not create it
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, writerPragmas+mode))
 	if err != nil {
 		return nil, err
 	}
@@ -56,13 +77,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	wdb.SetConnMaxLifetime(0)
 	if err := initialize(ctx, wdb); err != nil {
 		wdb.Close()
-		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+		return nil, explain(path, err)
 	}
-	if err := applyMigrations(ctx, wdb); err != nil {
+	report, err := applyMigrations(ctx, wdb)
+	if err != nil {
 		wdb.Close()
-		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+		return nil, explain(path, err)
 	}
-	rdb, err := sql.Open("sqlite", dsn(path, readerPragmas))
+	rdb, err := sql.Open("sqlite", dsn(path, readerPragmas+mode))
 	if err != nil {
 		wdb.Close()
 		return nil, err
@@ -74,9 +96,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
-		return nil, err
+		return nil, explain(path, err)
 	}
-	cdb, err := sql.Open("sqlite", dsn(path, checkpointerPragmas))
+	cdb, err := sql.Open("sqlite", dsn(path, checkpointerPragmas+mode))
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
@@ -87,9 +109,65 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		wdb.Close()
 		rdb.Close()
 		cdb.Close()
-		return nil, err
+		return nil, explain(path, err)
 	}
-	return &Store{read: rdb, get: get, writer: w}, nil
+	return &Store{read: rdb, get: get, writer: w, schema: report}, nil
+}
+
+// Schema reports what Open did to the schema: the migrations it applied and the version.
+func (s *Store) Schema() migrate.Report { return s.schema }
+
+// errNoFile is the error of OpenExisting when there is no database.
+var errNoFile = fmt.Errorf("no database file there: %w", fs.ErrNotExist)
+
+// explain restates an error of opening the database at path in the operator's terms
+// (SQLite says "unable to open database file" for a missing folder and a permission
+// alike), keeping it as the cause.
+func explain(path string, err error) error {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_CANTOPEN:
+		if err := folderProblem(path); err != nil {
+			return err
+		}
+		if f, oerr := os.OpenFile(path, os.O_RDWR, 0); errors.Is(oerr, fs.ErrPermission) {
+			return fmt.Errorf("sqlite %s: permission denied: cannot open the database file for reading and writing: %w", path, err)
+		} else if oerr == nil {
+			f.Close()
+		} else if errors.Is(oerr, fs.ErrNotExist) {
+			return fmt.Errorf("sqlite %s: permission denied: cannot create the database file in folder %s: %w", path, dir, err)
+		}
+	case sqlite3.SQLITE_READONLY:
+		if e.Code() == sqlite3.SQLITE_READONLY_DIRECTORY {
+			return fmt.Errorf("sqlite %s: permission denied: cannot write in folder %s, where SQLite keeps the -wal and -shm files beside the database: %w", path, dir, err)
+		}
+		return fmt.Errorf("sqlite %s: permission denied: cannot write the database file (or create its -wal and -shm files in folder %s): %w", path, dir, err)
+	case sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("sqlite %s: the file is not a SQLite database: %w", path, err)
+	}
+	return fmt.Errorf("sqlite %s: %w", path, err)
+}
+
+// folderProblem says what is wrong with the folder that should hold the database at path,
+// or returns nil.
+func folderProblem(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqlite %s: folder %s does not exist", path, dir)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("sqlite %s: permission denied: cannot reach folder %s", path, dir)
+	case err != nil:
+		return fmt.Errorf("sqlite %s: %w", path, err)
+	case !st.IsDir():
+		return fmt.Errorf("sqlite %s: %s is not a folder", path, dir)
+	}
+	return nil
 }
 
 // Pragmas of each kind of connection, beside those every connection has (dsn).
@@ -130,30 +208,32 @@ func initialize(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-func applyMigrations(ctx context.Context, db *sql.DB) error {
+// applyMigrations brings the schema up to date and reports what it did.
+func applyMigrations(ctx context.Context, db *sql.DB) (migrate.Report, error) {
+	var report migrate.Report
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
-		return err
+		return report, err
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
-		return err
+		return report, err
 	}
-	var current int
-	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return err
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&report.Version); err != nil {
+		return report, err
 	}
-	pending, err := migrate.Pending(ms, current)
+	pending, err := migrate.Pending(ms, report.Version)
 	if err != nil {
-		return err
+		return report, err
 	}
 	for _, m := range pending {
 		// BEGIN IMMEDIATE takes the write lock first, so two processes that start at once
 		// apply each migration once: the second sees the first's row and skips it.
 		conn, err := db.Conn(ctx)
 		if err != nil {
-			return err
+			return report, err
 		}
+		applied := false
 		err = func() error {
 			defer conn.Close()
 			if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
@@ -165,6 +245,7 @@ func applyMigrations(ctx context.Context, db *sql.DB) error {
 				if _, err = conn.ExecContext(ctx, m.SQL); err == nil {
 					_, err = conn.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 						m.Version, m.Name, time.Now().UnixMilli())
+					applied = err == nil
 				}
 			}
 			if err != nil {
@@ -175,10 +256,14 @@ func applyMigrations(ctx context.Context, db *sql.DB) error {
 			return err
 		}()
 		if err != nil {
-			return err
+			return report, err
 		}
+		if applied {
+			report.Applied = append(report.Applied, m.Name)
+		}
+		report.Version = m.Version
 	}
-	return nil
+	return report, nil
 }
 
 // Close finishes the writes already queued and closes the database.
@@ -451,7 +536,7 @@ func (s *Store) CreateUser(ctx context.Context, nu *customer.NewUser) (*customer
 }
 
 func (t *tx) insertUser(nu *customer.NewUser) (*customer.User, error) {
-	u := &customer.User{Username: nu.Username, Role: nu.Role, PasswordHash: nu.PasswordHash}
+	u := &customer.User{Username: nu.Username, Role: nu.Role, PasswordHash: nu.PasswordHash, CreatedAt: customer.Now()}
 	err := t.queryRow(`SELECT id, code FROM clients WHERE code_fold = ?`, customer.Fold(nu.ClientCode)).Scan(&u.ClientID, &u.ClientCode)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "client %q does not exist", nu.ClientCode)
@@ -460,7 +545,7 @@ func (t *tx) insertUser(nu *customer.NewUser) (*customer.User, error) {
 		return nil, err
 	}
 	res, err := t.exec(`INSERT INTO users (client_id, username, username_fold, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.ClientID, u.Username, customer.Fold(u.Username), string(u.Role), u.PasswordHash, time.Now().UnixMilli())
+		u.ClientID, u.Username, customer.Fold(u.Username), string(u.Role), u.PasswordHash, u.CreatedAt.UnixMilli())
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 		return nil, customer.Errorf(customer.Conflict, "user %s@%s already exists", nu.Username, u.ClientCode)
 	}
@@ -472,21 +557,124 @@ func (t *tx) insertUser(nu *customer.NewUser) (*customer.User, error) {
 	return u, err
 }
 
+// selectUser reads users with their client's code, in the order scanUser takes.
+const selectUser = `SELECT u.id, u.client_id, c.code, u.username, u.role, u.password_hash, u.disabled, u.created_at
+	FROM users u JOIN clients c ON c.id = u.client_id`
+
+func scanUser(r sqlquery.Scanner) (*customer.User, error) {
+	var (
+		u       customer.User
+		role    string
+		created int64
+	)
+	if err := r.Scan(&u.ID, &u.ClientID, &u.ClientCode, &u.Username, &role, &u.PasswordHash, &u.Disabled, &created); err != nil {
+		return nil, err
+	}
+	u.Role, u.CreatedAt = customer.Role(role), time.UnixMilli(created).UTC()
+	return &u, nil
+}
+
 // UserByLogin finds a user by client code and username, ignoring letter case.
 func (s *Store) UserByLogin(ctx context.Context, clientCode, username string) (*customer.User, error) {
-	var u customer.User
-	var role string
-	err := s.read.QueryRowContext(ctx, `SELECT u.id, u.client_id, c.code, u.username, u.role, u.password_hash
-		FROM users u JOIN clients c ON c.id = u.client_id WHERE c.code_fold = ? AND u.username_fold = ?`,
-		customer.Fold(clientCode), customer.Fold(username)).Scan(&u.ID, &u.ClientID, &u.ClientCode, &u.Username, &role, &u.PasswordHash)
+	u, err := scanUser(s.read.QueryRowContext(ctx, selectUser+` WHERE c.code_fold = ? AND u.username_fold = ?`,
+		customer.Fold(clientCode), customer.Fold(username)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "no such user")
 	}
 	if err != nil {
 		return nil, s.readErr(err)
 	}
-	u.Role = customer.Role(role)
-	return &u, nil
+	return u, nil
+}
+
+// Clients returns every client in order of code.
+func (s *Store) Clients(ctx context.Context) ([]*customer.Client, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, code, name, created_at FROM clients ORDER BY code_fold`)
+	if err != nil {
+		return nil, s.readErr(err)
+	}
+	defer rows.Close()
+	var out []*customer.Client
+	for rows.Next() {
+		var (
+			c       customer.Client
+			created int64
+		)
+		if err := rows.Scan(&c.ID, &c.Code, &c.Name, &created); err != nil {
+			return nil, s.readErr(err)
+		}
+		c.CreatedAt = time.UnixMilli(created).UTC()
+		out = append(out, &c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.readErr(err)
+	}
+	return out, nil
+}
+
+// Users returns the users of one client, or of all when clientCode is empty.
+func (s *Store) Users(ctx context.Context, clientCode string) ([]*customer.User, error) {
+	query, args := selectUser+` ORDER BY c.code_fold, u.username_fold`, []any(nil)
+	if clientCode != "" {
+		var exists int
+		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM clients WHERE code_fold = ?`, customer.Fold(clientCode)).Scan(&exists); err != nil {
+			return nil, s.readErr(err)
+		}
+		if exists == 0 {
+			return nil, customer.Errorf(customer.NotFound, "client %q does not exist", clientCode)
+		}
+		query, args = selectUser+` WHERE c.code_fold = ? ORDER BY u.username_fold`, []any{customer.Fold(clientCode)}
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.readErr(err)
+	}
+	defer rows.Close()
+	var out []*customer.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, s.readErr(err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.readErr(err)
+	}
+	return out, nil
+}
+
+// UpdateUser applies ch to one user and returns the user as changed.
+func (s *Store) UpdateUser(ctx context.Context, clientCode, username string, ch *customer.UserChange) (*customer.User, error) {
+	if err := ch.Validate(); err != nil {
+		return nil, err
+	}
+	var u *customer.User
+	err := s.writer.do(ctx, 0, func(t *tx) error {
+		var err error
+		u, err = scanUser(t.queryRow(selectUser+` WHERE c.code_fold = ? AND u.username_fold = ?`, customer.Fold(clientCode), customer.Fold(username)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return customer.Errorf(customer.NotFound, "user %s@%s does not exist", username, clientCode)
+		}
+		if err != nil {
+			return err
+		}
+		if ch.Role != nil {
+			u.Role = *ch.Role
+		}
+		if ch.Disabled != nil {
+			u.Disabled = *ch.Disabled
+		}
+		if ch.PasswordHash != nil {
+			u.PasswordHash = *ch.PasswordHash
+		}
+		_, err = t.exec(`UPDATE users SET role = ?, disabled = ?, password_hash = ? WHERE id = ?`, string(u.Role), u.Disabled, u.PasswordHash, u.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // Bootstrap creates the client and user of nu when there is no user yet, on the single

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/migrate"
 )
 
 // Opener opens a new, empty store for one test. reopen opens the same database again
@@ -44,6 +45,8 @@ func Run(t *testing.T, open Opener) {
 		{"IdempotentWrite", testIdempotentWrite},
 		{"ConcurrentIdempotencyClaim", testConcurrentIdempotencyClaim},
 		{"ClientsAndUsers", testClientsAndUsers},
+		{"ListAndChangeUsers", testListAndChangeUsers},
+		{"SchemaReport", testSchemaReport},
 		{"ConcurrentBootstrap", testConcurrentBootstrap},
 		{"SurvivesReopen", testSurvivesReopen},
 		{"History", testHistory},
@@ -631,8 +634,9 @@ func testClientsAndUsers(t *testing.T, f *fixture) {
 	}
 	got, err := f.s.UserByLogin(f.ctx, "ACME", "carol")
 	if err != nil || got.ID != u.ID || got.ClientID != f.acme.ClientID || got.ClientCode != "acme" || got.Username != "Carol" ||
-		got.Role != customer.RoleReadOnly || got.PasswordHash != hash() {
-		t.Fatalf("UserByLogin: %v %+v", err, got)
+		got.Role != customer.RoleReadOnly || got.PasswordHash != hash() || got.Disabled || !got.CreatedAt.Equal(u.CreatedAt) ||
+		time.Since(got.CreatedAt) > time.Minute {
+		t.Fatalf("UserByLogin: %v %+v (created %+v)", err, got, u)
 	}
 	_, err = f.s.UserByLogin(f.ctx, "other", "carol")
 	wantKind(t, err, customer.NotFound, "user of another client")
@@ -645,6 +649,111 @@ func testClientsAndUsers(t *testing.T, f *fixture) {
 	})
 	if created || err != nil {
 		t.Fatalf("Bootstrap on a store with users: %v %v", created, err)
+	}
+}
+
+func testListAndChangeUsers(t *testing.T, f *fixture) {
+	if _, err := f.s.CreateClient(f.ctx, "Beta", "Beta Networks"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"zed", "Carol"} {
+		if _, err := f.s.CreateUser(f.ctx, &customer.NewUser{ClientCode: "acme", Username: name, Role: customer.RoleReadOnly, PasswordHash: hash()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clients, err := f.s.Clients(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, c := range clients {
+		codes = append(codes, c.Code+"/"+c.Name)
+		if c.ID == 0 || c.CreatedAt.IsZero() {
+			t.Errorf("client %+v lacks its id or creation time", c)
+		}
+	}
+	if want := []string{"acme/ACME Inc.", "Beta/Beta Networks", "other/OTHER Inc."}; !slices.Equal(codes, want) {
+		t.Fatalf("Clients: %v, want %v (in order of code, ignoring case)", codes, want)
+	}
+	logins := func(clientCode string) []string {
+		t.Helper()
+		us, err := f.s.Users(f.ctx, clientCode)
+		if err != nil {
+			t.Fatalf("Users(%q): %v", clientCode, err)
+		}
+		var out []string
+		for _, u := range us {
+			out = append(out, u.Login()+"/"+string(u.Role))
+		}
+		return out
+	}
+	if got, want := logins(""), []string{"alice@acme/admin", "Carol@acme/readonly", "zed@acme/readonly", "bob@other/admin"}; !slices.Equal(got, want) {
+		t.Fatalf("Users of every client: %v, want %v", got, want)
+	}
+	if got, want := logins("ACME"), []string{"alice@acme/admin", "Carol@acme/readonly", "zed@acme/readonly"}; !slices.Equal(got, want) {
+		t.Fatalf("Users of acme: %v, want %v", got, want)
+	}
+	if got := logins("beta"); len(got) != 0 {
+		t.Fatalf("Users of a client without users: %v", got)
+	}
+	_, err = f.s.Users(f.ctx, "nope")
+	wantKind(t, err, customer.NotFound, "users of a missing client")
+
+	// Each change sets what it names and keeps the rest.
+	role, yes, no := customer.RoleReadWrite, true, false
+	u, err := f.s.UpdateUser(f.ctx, "Acme", "CAROL", &customer.UserChange{Role: &role})
+	if err != nil || u.Login() != "Carol@acme" || u.Role != role || u.Disabled || u.PasswordHash != hash() {
+		t.Fatalf("set role: %v %+v", err, u)
+	}
+	if u, err = f.s.UpdateUser(f.ctx, "acme", "carol", &customer.UserChange{Disabled: &yes}); err != nil || !u.Disabled || u.Role != role {
+		t.Fatalf("disable: %v %+v", err, u)
+	}
+	got, err := f.s.UserByLogin(f.ctx, "acme", "carol")
+	if err != nil || !got.Disabled || got.Role != role {
+		t.Fatalf("a disabled user is still found, marked disabled: %v %+v", err, got)
+	}
+	newHash := "$2a$04$" + strings.Repeat("x", 53)
+	if u, err = f.s.UpdateUser(f.ctx, "acme", "carol", &customer.UserChange{Disabled: &no, PasswordHash: &newHash}); err != nil || u.Disabled || u.PasswordHash != newHash {
+		t.Fatalf("enable and reset the password: %v %+v", err, u)
+	}
+	if got, err = f.s.UserByLogin(f.ctx, "acme", "carol"); err != nil || got.Disabled || got.PasswordHash != newHash || got.Role != role {
+		t.Fatalf("after enable and reset: %v %+v", err, got)
+	}
+	// Only that user changed.
+	if got, err = f.s.UserByLogin(f.ctx, "acme", "zed"); err != nil || got.Disabled || got.Role != customer.RoleReadOnly || got.PasswordHash != hash() {
+		t.Fatalf("another user changed: %v %+v", err, got)
+	}
+
+	bad := customer.Role("root")
+	_, err = f.s.UpdateUser(f.ctx, "acme", "carol", &customer.UserChange{Role: &bad})
+	wantField(t, err, "role")
+	empty := ""
+	_, err = f.s.UpdateUser(f.ctx, "acme", "carol", &customer.UserChange{PasswordHash: &empty})
+	wantField(t, err, "password")
+	_, err = f.s.UpdateUser(f.ctx, "other", "carol", &customer.UserChange{Disabled: &yes})
+	wantKind(t, err, customer.NotFound, "change of a user of another client")
+	_, err = f.s.UpdateUser(f.ctx, "nope", "alice", &customer.UserChange{Disabled: &yes})
+	wantKind(t, err, customer.NotFound, "change of a user of a missing client")
+}
+
+// testSchemaReport: a new store reports every migration applied; opened again, none.
+func testSchemaReport(t *testing.T, f *fixture) {
+	type reporter interface{ Schema() migrate.Report }
+	r, ok := f.s.(reporter)
+	if !ok {
+		t.Fatalf("%T does not report its schema", f.s)
+	}
+	first := r.Schema()
+	if first.Version < 2 || len(first.Applied) != first.Version || !strings.HasPrefix(first.Applied[0], "0001_") {
+		t.Fatalf("a new store's schema report: %+v", first)
+	}
+	if err := f.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := f.reopen()
+	defer s.Close()
+	if again := s.(reporter).Schema(); again.Version != first.Version || len(again.Applied) != 0 {
+		t.Fatalf("reopened store's schema report: %+v, want version %d and nothing applied", again, first.Version)
 	}
 }
 
