@@ -330,6 +330,11 @@ func (s *server) searchCustomers(r *http.Request, u *customer.User) (*response, 
 	if err != nil {
 		return nil, err
 	}
+	release, err := s.readingPage(r.Context(), q.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	page, err := s.customers.SearchCustomers(r.Context(), u.ClientID, q)
 	if err != nil {
 		return nil, err

@@ -95,6 +95,11 @@ func (s *server) customerHistory(r *http.Request, u *customer.User) (*response, 
 		return nil, err
 	}
 	q.Oldest = !newest
+	release, err := s.readingPage(r.Context(), 2*q.PageSize) // each version with the one before
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	page, err := s.history.CustomerHistory(r.Context(), u.ClientID, id, q)
 	if err != nil {
 		return nil, err
@@ -141,6 +146,11 @@ func (s *server) events(r *http.Request, u *customer.User) (*response, error) {
 	if err := parseParams(r.URL.RawQuery, eventParams(q)); err != nil {
 		return nil, err
 	}
+	release, err := s.readingPage(r.Context(), 2*q.PageSize) // each event with the version before
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	page, err := s.history.Events(r.Context(), u.ClientID, q)
 	if err != nil {
 		return nil, err

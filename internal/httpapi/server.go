@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/metrics"
 	"github.com/custd/custd/internal/webhook"
@@ -82,6 +84,23 @@ type server struct {
 	reqlog       *requestLog  // the writer of the request log; nil when it is off
 	started      time.Time    // when New ran: the Last-Modified of the reference documents
 	origins      map[string]bool
+	pages        *semaphore.Weighted // records being read for list pages, process-wide
+}
+
+// pageRecords is how many records the list pages being answered at once may hold in
+// memory together: four pages of the largest size. A page's records are read, decoded and
+// encoded in memory, so without this bound 32 concurrent pages of 500 took the process
+// past half a gigabyte; with it, more concurrent large pages wait their turn (the SQLite
+// store reads with few connections anyway) and memory stays flat.
+const pageRecords = 4 * customer.MaxPageSize
+
+// readingPage holds room for a page of n records until the returned release is called.
+// Errors: Unavailable when the request ends while it waits.
+func (s *server) readingPage(ctx context.Context, n int) (release func(), err error) {
+	if err := s.pages.Acquire(ctx, int64(n)); err != nil {
+		return nil, customer.Errorf(customer.Unavailable, "the server is answering many large pages; retry shortly")
+	}
+	return func() { s.pages.Release(int64(n)) }, nil
 }
 
 // API is the HTTP handler of the whole API, with the writer of its request log behind it.
@@ -128,6 +147,7 @@ func New(cfg Config) *API {
 		metrics:      cfg.Metrics,
 		metricsOnAPI: cfg.MetricsOnAPI && cfg.Metrics != nil,
 		started:      time.Now(),
+		pages:        semaphore.NewWeighted(pageRecords),
 	}
 	if len(cfg.CORSOrigins) > 0 {
 		s.origins = map[string]bool{}

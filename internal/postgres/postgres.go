@@ -208,9 +208,17 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 	// picks a scan and sort of the client's whole table for both. QueryExecModeExec sends
 	// the query as an unnamed statement, which PostgreSQL plans with its parameters.
 	args = append([]any{pgx.QueryExecModeExec}, args...)
+	query := sqlquery.SelectCustomer + " WHERE " + where + " ORDER BY " + order + sqlquery.Limit(q)
+	if q.Offset() > 0 {
+		// A later page finds its customers' ids first, skipping the earlier pages' rows in
+		// the index alone, and reads only its own rows' documents: a plain OFFSET reads
+		// every skipped row from the table (200 ms for page 199 of 500 at 100,000).
+		query = sqlquery.SelectCustomer + " JOIN (SELECT c.customer_id FROM customers c WHERE " + where + " ORDER BY " + order +
+			sqlquery.Limit(q) + ") page ON page.customer_id = c.customer_id ORDER BY " + order
+	}
 	var found []*customer.Customer
 	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
-		rows, err := conn.Query(ctx, sqlquery.SelectCustomer+" WHERE "+where+" ORDER BY "+order+sqlquery.Limit(q), args...)
+		rows, err := conn.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}

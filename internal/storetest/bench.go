@@ -157,6 +157,7 @@ func Benchmark(b *testing.B, s customer.Store) {
 		{"AgentByActivated", customer.Query{AgentIDs: []int32{7}, Sort: customer.SortActivatedDate, Page: 1, PageSize: 50}},
 		{"ActivatedWeek", customer.Query{Activated: customer.TimeRange{From: &day, To: &week}, Sort: customer.SortActivatedDate, Page: 1, PageSize: 20}},
 		{"UpdatedDescending", customer.Query{Sort: customer.SortUpdatedDate, Descending: true, Page: 1, PageSize: 100}},
+		{"LastPageOf500", customer.Query{Page: max(1, n/500), PageSize: 500}},
 	} {
 		b.Run("Search"+tc.name, func(b *testing.B) {
 			for b.Loop() {
