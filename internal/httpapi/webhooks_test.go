@@ -191,7 +191,17 @@ func TestWebhooks(t *testing.T) {
 			if otherRcv.count.Load() != 0 {
 				t.Fatal("another client's receiver was sent this client's events")
 			}
-			ds := a.do(clerk, "GET", "/v1/WebhookDeliveries?search.webhook_receiver_id="+fmt.Sprint(echoID), nil).want(t, http.StatusOK).json(t)
+			// The receiver acknowledged before the worker records it: wait for the record.
+			var ds map[string]any
+			waitFor(t, "both deliveries recorded", func() bool {
+				ds = a.do(clerk, "GET", "/v1/WebhookDeliveries?search.webhook_receiver_id="+fmt.Sprint(echoID), nil).want(t, http.StatusOK).json(t)
+				for _, d := range ds["records"].([]any) {
+					if d.(map[string]any)["status"] != "DELIVERED" {
+						return false
+					}
+				}
+				return len(ds["records"].([]any)) == 2
+			})
 			for _, d := range ds["records"].([]any) {
 				d := d.(map[string]any)
 				if d["status"] != "DELIVERED" || d["attempts"] != 1.0 || d["last_status_code"] != 200.0 || d["next_attempt_date"] != nil || d["last_error"] != nil {

@@ -131,8 +131,9 @@ func (s *Store) PurgeRequestLog(ctx context.Context, before time.Time) (int64, e
 	if err := rows.Err(); err != nil {
 		return 0, s.readErr(err)
 	}
-	return customer.PurgeInBatches(clients, func(client int64) (n int64, err error) {
-		err = s.writer.do(ctx, 0, func(t *tx) error {
+	return customer.PurgeInBatches(clients, func(client int64) (int64, error) {
+		var n int64
+		err := s.writer.do(ctx, 0, func(t *tx) error {
 			res, err := t.exec(`DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs
 				WHERE client_id = ? AND created_date < ? LIMIT ?)`, client, before.UnixMilli(), customer.PurgeRows)
 			if err == nil {
@@ -140,6 +141,9 @@ func (s *Store) PurgeRequestLog(ctx context.Context, before time.Time) (int64, e
 			}
 			return err
 		})
-		return n, err
+		if err != nil { // n is not read: the writer may still be setting it
+			return 0, err
+		}
+		return n, nil
 	})
 }

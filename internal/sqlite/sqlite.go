@@ -426,7 +426,10 @@ func (s *Store) WriteCustomer(ctx context.Context, w *customer.Write) (*customer
 		out = c
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // BeginIdempotent claims k, or returns the response stored under it.
@@ -463,7 +466,10 @@ func (s *Store) BeginIdempotent(ctx context.Context, k *customer.IdempotencyKey)
 			WHERE user_id = ? AND key = ?`, k.Fingerprint, now.UnixMilli(), k.User, k.Key)
 		return err
 	})
-	return replay, err
+	if err != nil {
+		return nil, err
+	}
+	return replay, nil
 }
 
 // FinishIdempotent records r as the response of k.
@@ -518,7 +524,10 @@ func (s *Store) PurgeIdempotency(ctx context.Context, before time.Time) (int64, 
 		}
 		return err
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // CreateUser adds a user to an existing client.
@@ -532,7 +541,10 @@ func (s *Store) CreateUser(ctx context.Context, nu *customer.NewUser) (*customer
 		u, err = t.insertUser(nu)
 		return err
 	})
-	return u, err
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 func (t *tx) insertUser(nu *customer.NewUser) (*customer.User, error) {
@@ -686,7 +698,10 @@ func (s *Store) Bootstrap(ctx context.Context, clientName string, newUser func()
 		created, err = customer.Bootstrap(ctx, t, clientName, newUser)
 		return err
 	})
-	return created, err
+	if err != nil {
+		return false, err
+	}
+	return created, nil
 }
 
 // AnyUser reports whether there is a user.

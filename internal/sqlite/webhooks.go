@@ -51,7 +51,10 @@ func (s *Store) SetReceiverStatus(ctx context.Context, client int64, id int32, s
 		out, err = sqlquery.ScanReceiver(t.queryRow(sqlquery.SelectReceiver(dialect{})+` WHERE id = ?`, id))
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // CreateSubscription stores a new subscription to one of the client's receivers.
@@ -99,7 +102,10 @@ func (s *Store) DeleteSubscription(ctx context.Context, client int64, id int32) 
 		_, err = t.exec(`DELETE FROM webhook_subscriptions WHERE id = ?`, id)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Deliveries returns a page of the client's deliveries, newest first.
@@ -127,7 +133,10 @@ func (s *Store) RetryDelivery(ctx context.Context, client int64, id int64) (*cus
 		out, err = sqlquery.ScanDelivery(t.queryRow(sqlquery.SelectDelivery(dialect{})+` WHERE d.id = ?`, id))
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // LiveReceivers counts the client's receivers that are not deleted.
@@ -207,7 +216,10 @@ func (s *Store) FanOut(ctx context.Context, limit int) (int, error) {
 		n, err = customer.FanOut(ctx, t, customer.Now(), limit)
 		return err
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // LockCursor reads a feed cursor; the single writer needs no lock.

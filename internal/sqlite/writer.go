@@ -71,7 +71,8 @@ var errClosed = &customer.Error{Kind: customer.Unavailable, Message: "the store 
 
 // do queues fn and waits until the transaction it ran in is durable (nil) or rolled back
 // (fn's error, or the commit's). If ctx ends first do returns ctx.Err(), and fn may or may
-// not have been applied.
+// not have been applied, and may still be running: a caller reads what fn sets only when
+// do returned nil.
 func (w *writer) do(ctx context.Context, customer int32, fn func(*tx) error) error {
 	o := &op{ctx: ctx, fn: fn, result: make(chan error, 1), customer: customer}
 	select {
