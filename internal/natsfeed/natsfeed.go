@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,37 @@ func Subject(clientCode string, t customer.EventType) string {
 // MsgID returns the message id of an event: <clientcode>-<event_id>.
 func MsgID(clientCode string, eventID int64) string {
 	return clientCode + "-" + strconv.FormatInt(eventID, 10)
+}
+
+// CheckURL reports whether s names NATS servers: one URL, or several separated by
+// commas, each nats://, tls://, ws:// or wss:// with a host.
+func CheckURL(s string) error {
+	for part := range strings.SplitSeq(s, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil || u.Host == "" || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) {
+			return fmt.Errorf("%q is not a NATS URL such as nats://127.0.0.1:4222", Redacted(part))
+		}
+	}
+	return nil
+}
+
+// Redacted returns s with the password of each URL in it masked, for logs.
+func Redacted(s string) string {
+	parts := strings.Split(s, ",")
+	for i, part := range parts {
+		if u, err := url.Parse(strings.TrimSpace(part)); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				parts[i] = u.Redacted()
+			} else if u.User.Username() != "" {
+				// A token alone (nats://TOKEN@host) is a secret too.
+				u.User = url.User("xxxxx")
+				parts[i] = u.String()
+			}
+		} else if err != nil {
+			parts[i] = "(unparsable)"
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // Publisher publishes the change feed of every client to NATS JetStream. Every serve
@@ -351,6 +383,9 @@ func (p *Publisher) publish(js jetstream.JetStream, evs []*customer.FeedEvent, p
 		m := &nats.Msg{Subject: Subject(e.ClientCode, e.Event.EventType), Data: body}
 		f, err := js.PublishMsgAsync(m, jetstream.WithMsgID(MsgID(e.ClientCode, e.Event.EventID)),
 			jetstream.WithExpectLastSequence(pos.seq+uint64(i)))
+		if errors.Is(err, nats.ErrReconnectBufExceeded) {
+			err = errors.New("not connected to NATS") // nothing is queued while disconnected
+		}
 		if err != nil {
 			sendErr = fmt.Errorf("publishing event %d: %w", e.Event.EventID, err)
 			break

@@ -499,3 +499,29 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 }
+
+func TestCheckURLAndRedacted(t *testing.T) {
+	for _, ok := range []string{"nats://127.0.0.1:4222", "tls://nats.internal:4222", "nats://a:4222, nats://b:4222", "nats://u:p@host:4222"} {
+		if err := natsfeed.CheckURL(ok); err != nil {
+			t.Errorf("CheckURL(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"127.0.0.1:4222", "http://host:4222", "nats://", "nats://a:4222,", "nats://u:secret@host:4222,:x"} {
+		err := natsfeed.CheckURL(bad)
+		if err == nil {
+			t.Errorf("CheckURL(%q) accepted it", bad)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("CheckURL(%q) tells the password: %v", bad, err)
+		}
+	}
+	for in, want := range map[string]string{
+		"nats://127.0.0.1:4222":                    "nats://127.0.0.1:4222",
+		"nats://custd:secret@a:4222,nats://b:4222": "nats://custd:xxxxx@a:4222,nats://b:4222",
+		"nats://s3cr3tt0ken@a:4222":                "nats://xxxxx@a:4222",
+		"nats://a:4222,nats://custd:secret@b:4222": "nats://a:4222,nats://custd:xxxxx@b:4222",
+	} {
+		if got := natsfeed.Redacted(in); got != want {
+			t.Errorf("Redacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
