@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/custd/custd/internal/natsfeed/natstest"
+)
+
+// TestServePublishesToNATS: custd serve with CUSTD_NATS_URL publishes every event of
+// every client to JetStream, each message exactly the record GET /v1/Events gives, and
+// goes on serving while NATS is away; what was written meanwhile is published when it
+// returns.
+func TestServePublishesToNATS(t *testing.T) {
+	n := natstest.Start(t)
+	const pw = "first admin password"
+	e := newEnv(t)
+	e["CUSTD_ADMIN_PASSWORD"], e["CUSTD_NATS_URL"], e["CUSTD_TIME_FORMAT"] = pw, n.URL, "revio"
+	s := startServe(t, e)
+	if _, err := cli(t, e, "", "client", "add", "eu.acme"); err != nil {
+		t.Fatal(err)
+	}
+	writer := env{"CUSTD_DB": e["CUSTD_DB"], "CUSTD_PASSWORD": "eu writer password"}
+	if _, err := cli(t, writer, "", "user", "add", "w@eu.acme"); err != nil {
+		t.Fatal(err)
+	}
+	want := func(status int, login, password, method, path, body string) {
+		t.Helper()
+		if got, b := s.request(t, login, password, method, path, body); got != status {
+			t.Fatalf("%s %s: %d %s", method, path, got, b)
+		}
+	}
+	want(http.StatusCreated, "admin@demo", pw, "POST", "/v1/Customers", `{"email":"a@example.com"}`)
+	want(http.StatusCreated, "w@eu.acme", "eu writer password", "POST", "/v1/Customers", `{"email":"eu@example.com"}`)
+	want(http.StatusOK, "admin@demo", pw, "PUT", "/v1/Customers/1", `{"status":"OPEN","email":"b@example.com"}`)
+
+	// NATS goes away: custd goes on serving, and is ready.
+	n.Stop()
+	want(http.StatusCreated, "admin@demo", pw, "POST", "/v1/Customers", `{}`)
+	want(http.StatusOK, "admin@demo", pw, "DELETE", "/v1/Customers/1", "")
+	want(http.StatusOK, "w@eu.acme", "eu writer password", "PUT", "/v1/Customers/2", `{"status":"OPEN","source":"crm"}`)
+	if resp, err := http.Get(s.url + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("readyz while NATS is down: %v %v", resp, err)
+	}
+	n.Restart()
+
+	// The events, as the API gives them to each client.
+	type event struct {
+		code string
+		id   int64
+		typ  string
+		body []byte
+	}
+	var events []event
+	for code, login := range map[string][2]string{"demo": {"admin@demo", pw}, "eu.acme": {"w@eu.acme", "eu writer password"}} {
+		status, b := s.request(t, login[0], login[1], "GET", "/v1/Events", "")
+		var feed struct{ Records []json.RawMessage }
+		if status != http.StatusOK || json.Unmarshal(b, &feed) != nil {
+			t.Fatalf("events of %s: %d %s", code, status, b)
+		}
+		for _, r := range feed.Records {
+			var ev struct {
+				EventID   int64  `json:"event_id"`
+				EventType string `json:"event_type"`
+			}
+			json.Unmarshal(r, &ev)
+			events = append(events, event{code, ev.EventID, ev.EventType, r})
+		}
+	}
+	slices.SortFunc(events, func(a, b event) int { return int(a.id - b.id) })
+	if len(events) != 6 {
+		t.Fatalf("%d events in the API's feeds, want 6", len(events))
+	}
+
+	// The stream holds them, once each, in order.
+	nc, err := nats.Connect(n.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	var msgs []*jetstream.RawStreamMsg
+	for deadline := time.Now().Add(30 * time.Second); len(msgs) < len(events); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events in the stream after 30 s:\n%s", len(msgs), len(events), s.stderr.String())
+		}
+		msgs = msgs[:0]
+		stream, err := js.Stream(t.Context(), "CUSTD_EVENTS")
+		if err != nil {
+			continue
+		}
+		info, err := stream.Info(t.Context())
+		if err != nil {
+			continue
+		}
+		for seq := info.State.FirstSeq; seq <= info.State.LastSeq && seq > 0; seq++ {
+			if m, err := stream.GetMsg(t.Context(), seq); err == nil {
+				msgs = append(msgs, m)
+			}
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if stream, err := js.Stream(t.Context(), "CUSTD_EVENTS"); err != nil || stream.CachedInfo().State.Msgs != uint64(len(events)) {
+		t.Fatalf("the stream holds more messages than there are events: %v", err)
+	}
+	for i, ev := range events {
+		m := msgs[i]
+		subject := "custd." + strings.ReplaceAll(ev.code, ".", "%2E") + ".customer." + ev.typ
+		id := ev.code + "-" + strconv.FormatInt(ev.id, 10)
+		if m.Subject != subject || m.Header.Get("Nats-Msg-Id") != id || string(m.Data) != string(ev.body) {
+			t.Fatalf("message %d: subject %s, id %s, body\n%s\nwant subject %s, id %s, body\n%s",
+				m.Sequence, m.Subject, m.Header.Get("Nats-Msg-Id"), m.Data, subject, id, ev.body)
+		}
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if logs := s.stderr.String(); !strings.Contains(logs, `"msg":"publishing events to NATS JetStream","nats":"`+n.URL+`"`) {
+		t.Fatalf("the log does not say where events go:\n%s", logs)
+	}
+}
+
+// TestServeRefusesABadNATSURL: a NATS URL that does not parse stops serve at once.
+func TestServeRefusesABadNATSURL(t *testing.T) {
+	e := newEnv(t)
+	e["CUSTD_NATS_URL"] = "localhost:4222"
+	if _, err := cli(t, e, "", "serve", "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "--nats-url") {
+		t.Fatalf("serve with CUSTD_NATS_URL=localhost:4222: %v", err)
+	}
+}
