@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/custd/custd/internal/natsfeed/natstest"
+	"github.com/custd/custd/internal/postgres/pgtest"
 )
 
 // TestServePublishesToNATS: custd serve with CUSTD_NATS_URL publishes every event of
@@ -134,5 +137,109 @@ func TestServeRefusesABadNATSURL(t *testing.T) {
 	e["CUSTD_NATS_URL"] = "localhost:4222"
 	if _, err := cli(t, e, "", "serve", "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "--nats-url") {
 		t.Fatalf("serve with CUSTD_NATS_URL=localhost:4222: %v", err)
+	}
+}
+
+// TestNATSAcrossProcessesOnPostgres: two custd processes on one PostgreSQL database both
+// publish to NATS, one at a time; the one publishing is killed (kill -9) while clients
+// write through both, and the other takes over: the stream holds every event once, in
+// event_id order.
+func TestNATSAcrossProcessesOnPostgres(t *testing.T) {
+	n := natstest.Start(t)
+	db := pgtest.NewDatabase(t)
+	const pw = "shared admin password"
+	a := startProcess(t, db, pw, "CUSTD_NATS_URL="+n.URL)
+	nc, err := nats.Connect(n.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	streamHolds := func(want uint64, within time.Duration) uint64 {
+		var got uint64
+		for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if s, err := js.Stream(t.Context(), "CUSTD_EVENTS"); err == nil {
+				if got = s.CachedInfo().State.Msgs; got >= want {
+					break
+				}
+			}
+		}
+		return got
+	}
+	// write creates a customer (id 0) or replaces one through p; ok is false when p did
+	// not answer (it was killed), and the write may or may not have happened.
+	write := func(p *process, id int) (_ int, ok bool) {
+		method, path, want := "PUT", fmt.Sprintf("/v1/Customers/%d", id), http.StatusOK
+		if id == 0 {
+			method, path, want = "POST", "/v1/Customers", http.StatusCreated
+		}
+		req, _ := http.NewRequest(method, p.url+path, strings.NewReader(`{"status":"OPEN","source":"nats"}`))
+		req.SetBasicAuth("admin@demo", pw)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return id, false
+		}
+		defer resp.Body.Close()
+		var created struct{ ID int }
+		if resp.StatusCode != want || (id == 0 && json.NewDecoder(resp.Body).Decode(&created) != nil) {
+			t.Errorf("%s %s: %d", method, path, resp.StatusCode)
+			return id, false
+		}
+		if id == 0 {
+			return created.ID, true
+		}
+		return id, true
+	}
+	first, _ := write(a, 0)
+	for range 9 {
+		write(a, first)
+	}
+	if got := streamHolds(10, 20*time.Second); got < 10 {
+		t.Fatalf("the first process published %d of 10 events", got)
+	}
+	b := startProcess(t, db, pw, "CUSTD_NATS_URL="+n.URL)
+
+	// Writers on both processes; the first process dies in the middle.
+	var wg sync.WaitGroup
+	for _, p := range []*process{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, ok := 0, true
+			for i := 0; i < 40 && ok; i++ {
+				id, ok = write(p, id)
+			}
+		}()
+	}
+	time.Sleep(150 * time.Millisecond)
+	a.cmd.Process.Kill()
+	wg.Wait()
+
+	r := call(t, b.url, "admin@demo", pw, "GET", "/v1/Events?page_size=500", "")
+	var feed struct{ Records []json.RawMessage }
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &feed) != nil {
+		t.Fatalf("events: %d %s", r.status, r.body)
+	}
+	if got := streamHolds(uint64(len(feed.Records)), 30*time.Second); got != uint64(len(feed.Records)) {
+		t.Fatalf("the stream holds %d messages for %d events:\n%s", got, len(feed.Records), b.logs.String())
+	}
+	time.Sleep(300 * time.Millisecond) // a duplicate would come now
+	s, err := js.Stream(t.Context(), "CUSTD_EVENTS")
+	if err != nil || s.CachedInfo().State.Msgs != uint64(len(feed.Records)) {
+		t.Fatalf("stream after a while: %v, %v", s.CachedInfo().State, err)
+	}
+	for i, rec := range feed.Records {
+		m, err := s.GetMsg(t.Context(), uint64(i)+s.CachedInfo().State.FirstSeq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev struct {
+			EventID int64 `json:"event_id"`
+		}
+		json.Unmarshal(rec, &ev)
+		if id := "demo-" + strconv.FormatInt(ev.EventID, 10); m.Header.Get("Nats-Msg-Id") != id || string(m.Data) != string(rec) {
+			t.Fatalf("message %d is %s, want %s (every event once, in event_id order)", m.Sequence, m.Header.Get("Nats-Msg-Id"), id)
+		}
 	}
 }
