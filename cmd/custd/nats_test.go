@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/custd/custd/internal/natsfeed/natstest"
 	"github.com/custd/custd/internal/postgres/pgtest"
@@ -52,6 +54,9 @@ func TestServePublishesToNATS(t *testing.T) {
 	want(http.StatusOK, "w@eu.acme", "eu writer password", "PUT", "/v1/Customers/2", `{"status":"OPEN","source":"crm"}`)
 	if resp, err := http.Get(s.url + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz while NATS is down: %v %v", resp, err)
+	}
+	if lag := natsMetrics(t, s, pw)["custd_nats_lag_seconds"]; lag <= 0 {
+		t.Errorf("custd_nats_lag_seconds %v while events wait for NATS", lag)
 	}
 	n.Restart()
 
@@ -123,12 +128,47 @@ func TestServePublishesToNATS(t *testing.T) {
 				m.Sequence, m.Subject, m.Header.Get("Nats-Msg-Id"), m.Data, subject, id, ev.body)
 		}
 	}
+	// Metrics: every event published by this process, the failures while NATS was away,
+	// and no lag once it caught up.
+	var got map[string]float64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got = natsMetrics(t, s, pw); got["custd_nats_lag_seconds"] == 0 {
+			break
+		}
+	}
+	if got["custd_nats_published_events_total"] != 6 || got["custd_nats_publish_failures_total"] < 1 || got["custd_nats_lag_seconds"] != 0 {
+		t.Errorf("metrics after NATS came back: %v", got)
+	}
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
 	if logs := s.stderr.String(); !strings.Contains(logs, `"msg":"publishing events to NATS JetStream","nats":"`+n.URL+`"`) {
 		t.Fatalf("the log does not say where events go:\n%s", logs)
 	}
+}
+
+// natsMetrics scrapes the publisher's metrics from the API's address.
+func natsMetrics(t *testing.T, s *server, password string) map[string]float64 {
+	t.Helper()
+	status, body := s.request(t, "admin@demo", password, "GET", "/metrics", "")
+	if status != http.StatusOK {
+		t.Fatalf("/metrics: %d %s", status, body)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, name := range []string{"custd_nats_published_events_total", "custd_nats_publish_failures_total", "custd_nats_lag_seconds"} {
+		f := families[name]
+		if f == nil || len(f.GetMetric()) != 1 {
+			t.Fatalf("no %s in /metrics", name)
+		}
+		m := f.GetMetric()[0]
+		out[name] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+	}
+	return out
 }
 
 // TestServeRefusesABadNATSURL: a NATS URL that does not parse stops serve at once.

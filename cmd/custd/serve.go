@@ -211,6 +211,13 @@ func serve(inv *invocation) error {
 	publisherDone := make(chan struct{})
 	if cfg.natsURL != "" {
 		pub := &natsfeed.Publisher{URL: cfg.natsURL, Feed: s, Render: httpapi.EventBody(cfg.api.TimeFormat), Log: log}
+		watch := m.WatchNATS(func() time.Duration {
+			ctx, cancel := context.WithTimeout(bg, 2*time.Second)
+			defer cancel()
+			lag, _ := pub.Lag(ctx)
+			return lag
+		})
+		pub.Published, pub.Failed = watch.Published, watch.Failed
 		log.Info("publishing events to NATS JetStream", "nats", natsfeed.Redacted(cfg.natsURL), "stream", natsfeed.Stream)
 		go func() {
 			if err := pub.Run(bg); err != nil {

@@ -32,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -117,6 +118,30 @@ type Publisher struct {
 	// MaxBackoff is the longest wait between failed attempts (default 15 s); a
 	// reconnection to NATS ends the wait early.
 	MaxBackoff time.Duration
+
+	// Published, when set, is told how many events JetStream acknowledged, batch by
+	// batch, and Failed of each failed attempt.
+	Published func(events int)
+	Failed    func()
+
+	// known is 1 + the last event this process knows to be in the stream, or 0 while it
+	// does not know (not started, or another process publishes): for Lag.
+	known atomic.Int64
+}
+
+// Lag returns how long the oldest event this process has still to publish has waited
+// since its write: 0 once every event is published, and while another process
+// publishes. It grows while NATS is away. Errors: Unavailable.
+func (p *Publisher) Lag(ctx context.Context) (time.Duration, error) {
+	k := p.known.Load()
+	if k == 0 {
+		return 0, nil
+	}
+	evs, err := p.Feed.FeedAfter(ctx, k-1, 1)
+	if err != nil || len(evs) == 0 {
+		return 0, err
+	}
+	return max(0, time.Since(evs[0].Event.ChangedDate)), nil
 }
 
 // cursorEvery is how often the cursor is recorded while events keep coming. Between two
@@ -175,6 +200,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		case err != nil:
 			failures++
 			t.failed(err)
+			if p.Failed != nil {
+				p.Failed()
+			}
 			wait = backoff(failures, p.MaxBackoff)
 		}
 		select {
@@ -234,17 +262,24 @@ func (p *Publisher) round(ctx context.Context, js jetstream.JetStream, resumed f
 		return fmt.Errorf("claiming the feed: %w", err)
 	}
 	if claim == nil {
+		p.known.Store(0)
 		return errStandby
 	}
 	defer claim.Release()
+	cursor, err := claim.Cursor(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the cursor: %w", err)
+	}
+	p.known.Store(max(p.known.Load(), cursor+1))
 	stream, err := p.stream(ctx, js)
 	if err != nil {
 		return err
 	}
-	pos, err := p.resume(ctx, claim, stream)
+	pos, err := p.resume(ctx, claim, stream, cursor)
 	if err != nil {
 		return err
 	}
+	p.known.Store(pos.after + 1)
 	resumed()
 	recorded, recordedAt := pos.after, time.Now()
 	record := func() error {
@@ -276,7 +311,15 @@ func (p *Publisher) round(ctx context.Context, js jetstream.JetStream, resumed f
 			}
 			continue
 		}
-		if err := p.publish(js, evs, &pos); err != nil {
+		before := pos.after
+		err = p.publish(js, evs, &pos)
+		if n := countAfter(evs, before, pos.after); n > 0 {
+			p.known.Store(pos.after + 1)
+			if p.Published != nil {
+				p.Published(n)
+			}
+		}
+		if err != nil {
 			return errors.Join(err, record())
 		}
 		if ctx.Err() != nil || time.Since(recordedAt) >= cursorEvery {
@@ -288,6 +331,17 @@ func (p *Publisher) round(ctx context.Context, js jetstream.JetStream, resumed f
 			return nil
 		}
 	}
+}
+
+// countAfter counts the events of evs after from, up to and including to.
+func countAfter(evs []*customer.FeedEvent, from, to int64) int {
+	n := 0
+	for _, e := range evs {
+		if e.Event.EventID > from && e.Event.EventID <= to {
+			n++
+		}
+	}
+	return n
 }
 
 // stream returns the stream, creating it when it is missing. An existing stream is used
@@ -322,11 +376,7 @@ func (p *Publisher) stream(ctx context.Context, js jetstream.JetStream) (jetstre
 // event in the stream when a previous holder got further than it recorded. An event in
 // the stream that this database does not have means that the stream belongs to another
 // custd, and nothing is published.
-func (p *Publisher) resume(ctx context.Context, claim customer.FeedClaim, s jetstream.Stream) (position, error) {
-	cursor, err := claim.Cursor(ctx)
-	if err != nil {
-		return position{}, fmt.Errorf("reading the cursor: %w", err)
-	}
+func (p *Publisher) resume(ctx context.Context, claim customer.FeedClaim, s jetstream.Stream, cursor int64) (position, error) {
 	info, err := s.Info(ctx)
 	if err != nil {
 		return position{}, fmt.Errorf("stream %s: %w", Stream, err)
