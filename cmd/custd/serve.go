@@ -21,6 +21,7 @@ import (
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/httpapi"
 	"github.com/custd/custd/internal/metrics"
+	"github.com/custd/custd/internal/natsfeed"
 	"github.com/custd/custd/internal/postgres"
 	"github.com/custd/custd/internal/sqlite"
 	"github.com/custd/custd/internal/webhook"
@@ -52,6 +53,7 @@ Every request is logged as a JSON line on standard error.`,
 		f.Int("request-log-days", "N", "CUSTD_REQUEST_LOG_DAYS", customer.DefaultRequestLogDays, "days each client's request log is kept; 0 turns the request log off")
 		f.String("debug-addr", "HOST:PORT", "CUSTD_DEBUG_ADDR", "", "address of Go's profiler (/debug/pprof/), off when empty; keep it private")
 		f.Bool("webhook-allow-private", "CUSTD_WEBHOOK_ALLOW_PRIVATE", "let webhook receivers use http and internal addresses (loopback, private\nranges): for development and tests only")
+		f.String("nats-url", "URL", "CUSTD_NATS_URL", "", "NATS server (nats://host:4222; several separated by commas) to publish every\nevent to, on JetStream stream CUSTD_EVENTS; off when empty")
 	},
 	run: serve,
 }
@@ -59,6 +61,7 @@ Every request is logged as a JSON line on standard error.`,
 // serveConfig is what serve reads from its flags, checked before anything happens.
 type serveConfig struct {
 	addr, debugAddr, metricsAddr string
+	natsURL                      string
 	logDays                      int
 	api                          httpapi.Config
 	tls                          *tls.Config
@@ -66,7 +69,12 @@ type serveConfig struct {
 
 func serveSettings(inv *invocation) (*serveConfig, error) {
 	f := inv.flags
-	c := &serveConfig{addr: f.lookup("addr"), debugAddr: f.lookup("debug-addr"), metricsAddr: f.lookup("metrics-addr")}
+	c := &serveConfig{addr: f.lookup("addr"), debugAddr: f.lookup("debug-addr"), metricsAddr: f.lookup("metrics-addr"), natsURL: f.lookup("nats-url")}
+	if c.natsURL != "" {
+		if err := natsfeed.CheckURL(c.natsURL); err != nil {
+			return nil, fmt.Errorf("--nats-url: %w", err)
+		}
+	}
 	c.logDays, _ = strconv.Atoi(f.lookup("request-log-days")) // the flag parsed it already
 	if c.logDays < 0 || c.logDays > 3650 {
 		return nil, fmt.Errorf("--request-log-days must be from 0 (no request log) to 3650")
@@ -198,6 +206,28 @@ func serve(inv *invocation) error {
 		}).ObserveAttempt}
 	workerDone := make(chan struct{})
 	go func() { worker.Run(bg); close(workerDone) }()
+	// Every event onto NATS JetStream. Nothing waits for it: the API and webhooks work
+	// while NATS is away, and publishing resumes where it stopped when it returns.
+	publisherDone := make(chan struct{})
+	if cfg.natsURL != "" {
+		pub := &natsfeed.Publisher{URL: cfg.natsURL, Feed: s, Render: httpapi.EventBody(cfg.api.TimeFormat), Log: log}
+		watch := m.WatchNATS(func() time.Duration {
+			ctx, cancel := context.WithTimeout(bg, 2*time.Second)
+			defer cancel()
+			lag, _ := pub.Lag(ctx)
+			return lag
+		})
+		pub.Published, pub.Failed = watch.Published, watch.Failed
+		log.Info("publishing events to NATS JetStream", "nats", natsfeed.Redacted(cfg.natsURL), "stream", natsfeed.Stream)
+		go func() {
+			if err := pub.Run(bg); err != nil {
+				log.Error("publishing events to NATS JetStream", "err", err)
+			}
+			close(publisherDone)
+		}()
+	} else {
+		close(publisherDone)
+	}
 	if cfg.logDays > 0 {
 		go httpapi.PurgeRequestLog(bg, s, log, time.Duration(cfg.logDays)*24*time.Hour, 10*time.Minute)
 	}
@@ -254,7 +284,8 @@ func serve(inv *invocation) error {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	stopBackground()
-	<-workerDone // attempts in flight finish (or time out) before the store closes
+	<-workerDone    // attempts in flight finish (or time out) before the store closes
+	<-publisherDone // so do publishes, and the cursor is recorded
 	log.Info("stopped")
 	return nil
 }

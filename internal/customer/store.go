@@ -13,6 +13,7 @@ type Store interface {
 	Customers
 	History
 	Webhooks
+	FeedConsumers
 	Idempotency
 	Accounts
 	RequestLog

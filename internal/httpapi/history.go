@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
@@ -63,6 +64,17 @@ func (e encoder) event(v *customer.Version) *eventJSON {
 		ObjectType: "customer", ObjectID: v.CustomerID, Version: v.Version,
 		Data: eventData{Customer: e.customer(v.Customer), Changes: e.changes(v.Previous, v.Customer)},
 	}
+}
+
+// EventBody returns the function that renders an event exactly as GET /v1/Events gives
+// it as one record, with date-times in the given form: the body of its message on NATS
+// JetStream.
+func EventBody(f TimeFormat) func(*customer.Version) ([]byte, error) {
+	if f == "" {
+		f = TimeRFC3339
+	}
+	e := encoder{layout: f.layout()}
+	return func(v *customer.Version) ([]byte, error) { return json.Marshal(e.event(v)) }
 }
 
 // historySort is the order of a customer's history.

@@ -259,3 +259,33 @@ func TestHistoryRevioTimes(t *testing.T) {
 	}
 	a.do(admin, "GET", "/v1/Events", nil).want(t, http.StatusOK)
 }
+
+// TestEventBody: EventBody renders an event byte for byte as GET /v1/Events gives it, in
+// either form of date-times.
+func TestEventBody(t *testing.T) {
+	for _, tf := range []httpapi.TimeFormat{httpapi.TimeRFC3339, httpapi.TimeRevio} {
+		t.Run(string(tf), func(t *testing.T) {
+			a := newAPI(t, storeKinds[0].open(t), httpapi.Config{TimeFormat: tf})
+			id := a.create(admin, obj{"account_number": "B-1"})
+			a.do(admin, "PATCH", fmt.Sprintf("/v1/Customers/%d", id), []obj{{"op": "replace", "path": "/email", "value": "b@example.com"}}).want(t, http.StatusOK)
+			var feed struct{ Records []json.RawMessage }
+			if err := json.Unmarshal(a.do(admin, "GET", "/v1/Events", nil).want(t, http.StatusOK).body, &feed); err != nil {
+				t.Fatal(err)
+			}
+			evs, err := a.store.FeedAfter(context.Background(), 0, 10)
+			if err != nil || len(evs) != 2 || len(feed.Records) != 2 {
+				t.Fatalf("%d events, %d records, %v", len(evs), len(feed.Records), err)
+			}
+			render := httpapi.EventBody(tf)
+			for i, e := range evs {
+				b, err := render(e.Event)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(b) != string(feed.Records[i]) {
+					t.Errorf("event %d rendered\n%s\nGET /v1/Events gave\n%s", e.Event.EventID, b, feed.Records[i])
+				}
+			}
+		})
+	}
+}

@@ -278,3 +278,62 @@ func (w *Webhooks) ObserveAttempt(result string, lag time.Duration) {
 		w.lag.Observe(lag.Seconds())
 	}
 }
+
+// NATS holds the instruments of the publisher to NATS JetStream; a nil *NATS does
+// nothing.
+type NATS struct {
+	published prometheus.Counter
+	failures  prometheus.Counter
+}
+
+// WatchNATS registers the publisher's instruments: events JetStream acknowledged, failed
+// attempts, and, read at most once a second from lag, how long the oldest event not yet
+// published has waited since its write.
+func (m *Metrics) WatchNATS(lag func() time.Duration) *NATS {
+	if m == nil {
+		return nil
+	}
+	n := &NATS{
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "custd_nats_published_events_total",
+			Help: "Events this process published to NATS JetStream and JetStream acknowledged.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "custd_nats_publish_failures_total",
+			Help: "Attempts to publish to NATS JetStream that failed (NATS or the store unreachable, an acknowledgement missing); each is retried.",
+		}),
+	}
+	var (
+		mu  sync.Mutex
+		at  time.Time
+		cur time.Duration
+	)
+	m.reg.MustRegister(n.published, n.failures,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "custd_nats_lag_seconds",
+			Help: "How long the oldest event not yet on NATS JetStream has waited since its write; 0 when all are published (or another process publishes).",
+		}, func() float64 {
+			mu.Lock()
+			defer mu.Unlock()
+			if time.Since(at) > time.Second {
+				cur, at = lag(), time.Now()
+			}
+			return cur.Seconds()
+		}),
+	)
+	return n
+}
+
+// Published counts events acknowledged by JetStream.
+func (n *NATS) Published(events int) {
+	if n != nil {
+		n.published.Add(float64(events))
+	}
+}
+
+// Failed counts a failed attempt to publish.
+func (n *NATS) Failed() {
+	if n != nil {
+		n.failures.Inc()
+	}
+}

@@ -86,7 +86,8 @@ func TestOpenExistingMigrates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`ALTER TABLE users DROP COLUMN disabled; DELETE FROM schema_migrations WHERE version >= 5`); err != nil {
+	if _, err := db.Exec(`ALTER TABLE users DROP COLUMN disabled; DELETE FROM feed_cursors WHERE name = 'nats';
+		DELETE FROM schema_migrations WHERE version >= 5`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

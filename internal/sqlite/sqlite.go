@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,9 @@ type Store struct {
 	writer *writer
 	closed atomic.Bool
 	schema migrate.Report
+
+	feedMu     sync.Mutex
+	feedClaims map[string]bool // the feed consumers claimed (ClaimFeed)
 }
 
 // Open opens the SQLite database at path, creating it if needed, and brings its schema up

@@ -12,12 +12,16 @@ import (
 // selectVersions reads versions (customer_versions aliased as v) with the document of the
 // version before each (p), for telling what changed. changed_date is read as Unix
 // milliseconds in every store.
-func selectVersions(d Dialect) string {
-	return `SELECT v.event_id, v.client_id, v.customer_id, v.version, v.operation, v.event_type, ` +
-		d.Millis("v.changed_date") + `, v.user_id, v.username, v.request_id, v.idempotency_key, v.doc, p.doc
+func selectVersions(d Dialect) string { return `SELECT ` + versionColumns(d) + fromVersions }
+
+func versionColumns(d Dialect) string {
+	return `v.event_id, v.client_id, v.customer_id, v.version, v.operation, v.event_type, ` +
+		d.Millis("v.changed_date") + `, v.user_id, v.username, v.request_id, v.idempotency_key, v.doc, p.doc`
+}
+
+const fromVersions = `
 		FROM customer_versions v
 		LEFT JOIN customer_versions p ON p.customer_id = v.customer_id AND p.version = v.version - 1`
-}
 
 // HistorySQL returns the query of one page of a customer's versions and its parameters.
 func HistorySQL(d Dialect, client int64, id int32, q *customer.HistoryQuery) (string, []any) {
@@ -61,8 +65,32 @@ func EventsSQL(d Dialect, client int64, q *customer.EventQuery) (string, []any) 
 	return selectVersions(d) + " WHERE " + joinConds(b) + " ORDER BY v.event_id LIMIT " + strconv.Itoa(q.PageSize+1), b.args
 }
 
+// FeedSQL returns the query of up to limit events of every client after an event id, in
+// event_id order, each with its client's code; ScanFeedEvent reads its rows. Versions a
+// store has not numbered yet (event_id NULL) are not in it.
+func FeedSQL(d Dialect, after int64, limit int) (string, []any) {
+	b := &builder{d: d}
+	return `SELECT cl.code, ` + versionColumns(d) + fromVersions + `
+		JOIN clients cl ON cl.id = v.client_id
+		WHERE v.event_id > ` + b.arg(after) + ` ORDER BY v.event_id LIMIT ` + b.arg(limit), b.args
+}
+
+// ScanFeedEvent reads a row of FeedSQL.
+func ScanFeedEvent(r Scanner) (*customer.FeedEvent, error) {
+	var e customer.FeedEvent
+	var err error
+	e.Event, err = scanVersion(r, &e.ClientCode)
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
 // ScanVersion reads a row of the queries above.
-func ScanVersion(r Scanner) (*customer.Version, error) {
+func ScanVersion(r Scanner) (*customer.Version, error) { return scanVersion(r) }
+
+// scanVersion reads a row of versionColumns, after the columns before them into lead.
+func scanVersion(r Scanner, lead ...any) (*customer.Version, error) {
 	var (
 		v                  customer.Version
 		eventID            sql.NullInt64
@@ -71,8 +99,9 @@ func ScanVersion(r Scanner) (*customer.Version, error) {
 		requestID, idemKey sql.NullString
 		prev               []byte
 	)
-	if err := r.Scan(&eventID, &v.ClientID, &v.CustomerID, &v.Version, &op, &typ, &changed, &v.UserID, &v.Username,
-		&requestID, &idemKey, &v.Document, &prev); err != nil {
+	dest := append(lead, &eventID, &v.ClientID, &v.CustomerID, &v.Version, &op, &typ, &changed, &v.UserID, &v.Username,
+		&requestID, &idemKey, &v.Document, &prev)
+	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
 	v.EventID, v.Operation, v.EventType = eventID.Int64, customer.Operation(op), customer.EventType(typ)

@@ -60,6 +60,8 @@ func Run(t *testing.T, open Opener) {
 		{"RequestLogRecords", testRequestLogRecords},
 		{"RequestLogFilters", testRequestLogFilters},
 		{"RequestLogPurge", testRequestLogPurge},
+		{"FeedClaims", testFeedClaims},
+		{"FeedOfEveryClient", testFeedOfEveryClient},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
