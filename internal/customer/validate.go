@@ -2,6 +2,7 @@ package customer
 
 import (
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +114,23 @@ func (w *Writable) Validate(p *Problems, self int32, now time.Time) {
 			}
 		}
 	}
+}
+
+// WithRulesOf returns the Invalid error of an input that did not decode whole: the
+// decoding problems p, then each rule of the domain that what did decode (w) breaks, on
+// the members p does not name already, so that one answer names every problem at once.
+// Every reader of customer input (JSON bodies, console forms) reports a failed decoding
+// with it; an input that decodes whole is checked by Apply alone. Nil when p and the
+// rules are all satisfied.
+func (p Problems) WithRulesOf(w *Writable, self int32, now time.Time) error {
+	var rules Problems
+	w.Validate(&rules, self, now)
+	for _, r := range rules {
+		if !slices.ContainsFunc(p, func(f FieldError) bool { return f.Field == r.Field }) {
+			p = append(p, r)
+		}
+	}
+	return p.Err()
 }
 
 func (a *Address) validate(p *Problems, path string) {

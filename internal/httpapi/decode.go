@@ -83,14 +83,7 @@ func decodeCustomer(body []byte, mode bodyMode, self int32) (*customer.Writable,
 		return w, nil
 	}
 	// Report the domain rules too, except on members that did not even decode.
-	var rules customer.Problems
-	w.Validate(&rules, self, customer.Now())
-	for _, r := range rules {
-		if !slices.ContainsFunc(d.p, func(f customer.FieldError) bool { return f.Field == r.Field }) {
-			d.p = append(d.p, r)
-		}
-	}
-	return nil, d.p.Err()
+	return nil, d.p.WithRulesOf(w, self, customer.Now())
 }
 
 // objectMembers parses a JSON object body. Errors: Invalid.
@@ -275,7 +268,7 @@ func (d *decoder) profile(raw json.RawMessage, p *customer.Profile) {
 	d.unknown("profile", "profile", m)
 	p.Class = enum[customer.Class](d, "profile.class", m["class"])
 	if s := d.string("profile.date_of_birth", m["date_of_birth"]); s != nil {
-		if t, ok := parseDate(*s); ok {
+		if t, ok := customer.ParseDate(*s); ok {
 			p.DateOfBirth = &t
 		} else {
 			d.p.Add("profile.date_of_birth", "must be a date such as 1980-05-31")
@@ -405,7 +398,7 @@ func (d *decoder) time(path string, raw json.RawMessage) *time.Time {
 		d.p.Add(path, "must be a date-time string such as 2024-06-10T09:31:44.903Z")
 		return nil
 	}
-	t, ok := parseTime(s)
+	t, ok := customer.ParseTime(s)
 	if !ok {
 		d.p.Add(path, "must be a date-time such as 2024-06-10T09:31:44.903Z (got %q)", s)
 		return nil

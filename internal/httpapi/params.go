@@ -194,7 +194,7 @@ func flagParam(name string, dst **bool) param {
 func rangeParams(name string, dst *customer.TimeRange) []param {
 	bound := func(key string, end bool, t **time.Time) param {
 		return param{key, false, func(p *customer.Problems, vs []string) {
-			v, ok := parseTime(vs[0])
+			v, ok := customer.ParseTime(vs[0])
 			if !ok {
 				p.Add(key, "must be a date-time such as 2024-06-10T09:31:44.903Z or a date such as 2024-06-10 (got %q)", vs[0])
 				return
