@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/queryparam"
 )
 
 // maxBody is the largest request body accepted.
@@ -326,7 +327,7 @@ func (s *server) renderOK(r *http.Request) func(*customer.Customer) (*response, 
 }
 
 func (s *server) searchCustomers(r *http.Request, u *customer.User) (*response, error) {
-	q, err := parseSearch(r.URL.RawQuery)
+	q, err := queryparam.Search(r.URL.RawQuery)
 	if err != nil {
 		return nil, err
 	}

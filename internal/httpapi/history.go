@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/queryparam"
 )
 
 // versionJSON is one record of a customer's history: a change.
@@ -81,19 +82,19 @@ func EventBody(f TimeFormat) func(*customer.Version) ([]byte, error) {
 type historySort string
 
 // historyParams is the table of a customer history's parameters.
-func historyParams(q *customer.HistoryQuery, sort *historySort, newest *bool) []param {
-	return append([]param{sortParam([]historySort{"version"}, sort, newest)}, pagingParams(&q.Page, &q.PageSize)...)
+func historyParams(q *customer.HistoryQuery, sort *historySort, newest *bool) []queryparam.Param {
+	return append([]queryparam.Param{queryparam.Sort([]historySort{"version"}, sort, newest)}, queryparam.Paging(&q.Page, &q.PageSize)...)
 }
 
 // eventParams is the table of the change feed's parameters, reading into q.
-func eventParams(q *customer.EventQuery) []param {
-	table := []param{
-		int64Param("after", 0, math.MaxInt64, &q.After),
-		pageSizeParam(&q.PageSize),
-		idsParam("object_id", &q.ObjectIDs),
-		enumsParam("event_type", customer.EventTypes, "", &q.EventTypes),
+func eventParams(q *customer.EventQuery) []queryparam.Param {
+	table := []queryparam.Param{
+		queryparam.Int64("after", 0, math.MaxInt64, &q.After),
+		queryparam.PageSize(&q.PageSize),
+		queryparam.IDs("object_id", &q.ObjectIDs),
+		queryparam.Enums("event_type", customer.EventTypes, "", &q.EventTypes),
 	}
-	return append(table, rangeParams("created_date", &q.Created)...)
+	return append(table, queryparam.Range("created_date", &q.Created)...)
 }
 
 func (s *server) customerHistory(r *http.Request, u *customer.User) (*response, error) {
@@ -103,7 +104,7 @@ func (s *server) customerHistory(r *http.Request, u *customer.User) (*response, 
 	}
 	q := &customer.HistoryQuery{Page: 1, PageSize: customer.DefaultPageSize}
 	sort, newest := historySort("version"), true
-	if err := parseParams(r.URL.RawQuery, historyParams(q, &sort, &newest)); err != nil {
+	if err := queryparam.Parse(r.URL.RawQuery, historyParams(q, &sort, &newest)); err != nil {
 		return nil, err
 	}
 	q.Oldest = !newest
@@ -155,7 +156,7 @@ func (s *server) customerVersion(r *http.Request, u *customer.User) (*response, 
 
 func (s *server) events(r *http.Request, u *customer.User) (*response, error) {
 	q := &customer.EventQuery{PageSize: customer.DefaultPageSize}
-	if err := parseParams(r.URL.RawQuery, eventParams(q)); err != nil {
+	if err := queryparam.Parse(r.URL.RawQuery, eventParams(q)); err != nil {
 		return nil, err
 	}
 	release, err := s.readingPage(r.Context(), 2*q.PageSize) // each event with the version before

@@ -17,6 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/queryparam"
 )
 
 // document is the parsed OpenAPI document, navigated by member names.
@@ -250,8 +251,8 @@ func TestOpenAPILimitsAndEnums(t *testing.T) {
 // exactly when it may be repeated.
 func TestOpenAPISearchParameters(t *testing.T) {
 	for path, params := range map[string]map[string]bool{
-		"/v1/Customers":   paramNames(customerParams(&customer.Query{})),
-		"/v1/RequestLogs": paramNames(requestLogParams(&customer.RequestLogQuery{})),
+		"/v1/Customers":   queryparam.Names(queryparam.Customers(&customer.Query{})),
+		"/v1/RequestLogs": queryparam.Names(queryparam.RequestLog(&customer.RequestLogQuery{})),
 	} {
 		t.Run(path, func(t *testing.T) { checkQueryParameters(t, path, params) })
 	}

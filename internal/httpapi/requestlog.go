@@ -8,13 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/queryparam"
 	"github.com/custd/custd/internal/metrics"
 )
 
@@ -198,13 +197,13 @@ var listParams = sync.OnceValue(func() map[string]map[string]bool {
 	var newest bool
 	var page, size int
 	return map[string]map[string]bool{
-		"/v1/Customers":              paramNames(customerParams(&customer.Query{})),
-		"/v1/Customers/{id}/History": paramNames(historyParams(&customer.HistoryQuery{}, &sort, &newest)),
-		"/v1/Events":                 paramNames(eventParams(&customer.EventQuery{})),
-		"/v1/WebhookReceivers":       paramNames(pagingParams(&page, &size)),
-		"/v1/WebhookSubscriptions":   paramNames(pagingParams(&page, &size)),
-		"/v1/WebhookDeliveries":      paramNames(deliveryParams(&customer.DeliveryQuery{})),
-		"/v1/RequestLogs":            paramNames(requestLogParams(&customer.RequestLogQuery{})),
+		"/v1/Customers":              queryparam.Names(queryparam.Customers(&customer.Query{})),
+		"/v1/Customers/{id}/History": queryparam.Names(historyParams(&customer.HistoryQuery{}, &sort, &newest)),
+		"/v1/Events":                 queryparam.Names(eventParams(&customer.EventQuery{})),
+		"/v1/WebhookReceivers":       queryparam.Names(queryparam.Paging(&page, &size)),
+		"/v1/WebhookSubscriptions":   queryparam.Names(queryparam.Paging(&page, &size)),
+		"/v1/WebhookDeliveries":      queryparam.Names(deliveryParams(&customer.DeliveryQuery{})),
+		"/v1/RequestLogs":            queryparam.Names(queryparam.RequestLog(&customer.RequestLogQuery{})),
 	}
 })
 
@@ -266,65 +265,6 @@ func plainWord(s string) bool {
 	return true
 }
 
-// requestLogParams is the table of the request log's parameters, reading into q.
-func requestLogParams(q *customer.RequestLogQuery) []param {
-	table := []param{
-		{"status", true, func(p *customer.Problems, vs []string) {
-			for _, v := range vs {
-				if r, ok := parseStatusFilter(v); ok {
-					q.Statuses = append(q.Statuses, r)
-				} else {
-					p.Add("status", "must be an HTTP status from 100 to 599, or a class such as 4xx or 5xx (got %q)", v)
-				}
-			}
-		}},
-		{"method", true, func(p *customer.Problems, vs []string) {
-			for _, v := range vs {
-				if len(v) <= customer.MaxLoggedMethod && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
-					q.Methods = append(q.Methods, strings.ToUpper(v))
-				} else {
-					p.Add("method", "must be an HTTP method such as GET or PUT (got %q)", v)
-				}
-			}
-		}},
-		idsParam("customer_id", &q.CustomerIDs),
-		{"username", true, func(p *customer.Problems, vs []string) {
-			for _, v := range vs {
-				if !utf8.ValidString(v) || customer.HasControl(v) || utf8.RuneCountInString(v) > customer.MaxUsername {
-					p.Add("username", "must be a username of at most %d characters without control characters", customer.MaxUsername)
-					continue
-				}
-				q.Usernames = append(q.Usernames, customer.Fold(v))
-			}
-		}},
-	}
-	table = append(table, rangeParams("created_date", &q.Created)...)
-	return append(table, pagingParams(&q.Page, &q.PageSize)...)
-}
-
-// parseRequestLogQuery reads the query string of GET /v1/RequestLogs. Errors: Invalid,
-// naming every bad parameter.
-func parseRequestLogQuery(raw string) (*customer.RequestLogQuery, error) {
-	q := &customer.RequestLogQuery{Page: 1, PageSize: customer.DefaultPageSize}
-	if err := parseParams(raw, requestLogParams(q)); err != nil {
-		return nil, err
-	}
-	return q, nil
-}
-
-// parseStatusFilter reads one status filter: a status (404), or a class (4xx).
-func parseStatusFilter(v string) (customer.StatusRange, bool) {
-	if len(v) == 3 && v[0] >= '1' && v[0] <= '5' && strings.EqualFold(v[1:], "xx") {
-		from := int(v[0]-'0') * 100
-		return customer.StatusRange{From: from, To: from + 99}, true
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 100 || n > 599 || strings.Trim(v, "0123456789") != "" {
-		return customer.StatusRange{}, false
-	}
-	return customer.StatusRange{From: n, To: n}, true
-}
-
 // loggedRequestJSON is the wire form of a request log record.
 type loggedRequestJSON struct {
 	RequestID      string  `json:"request_id"`
@@ -350,7 +290,7 @@ func (s *server) requestLogs(r *http.Request, u *customer.User) (*response, erro
 	if s.reqlog == nil {
 		return nil, customer.Errorf(customer.NotFound, "the request log is off on this server")
 	}
-	q, err := parseRequestLogQuery(r.URL.RawQuery)
+	q, err := queryparam.ParseRequestLog(r.URL.RawQuery)
 	if err != nil {
 		return nil, err
 	}

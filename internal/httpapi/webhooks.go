@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/queryparam"
 	"github.com/custd/custd/internal/webhook"
 )
 
@@ -210,7 +211,7 @@ func listResponse[T any](records []T, more bool) (*response, error) {
 // pageParams reads the paging of a list without filters.
 func pageParams(r *http.Request) (page, size int, err error) {
 	page, size = 1, customer.DefaultPageSize
-	return page, size, parseParams(r.URL.RawQuery, pagingParams(&page, &size))
+	return page, size, queryparam.Parse(r.URL.RawQuery, queryparam.Paging(&page, &size))
 }
 
 func (s *server) listReceivers(r *http.Request, u *customer.User) (*response, error) {
@@ -343,17 +344,17 @@ func (s *server) deleteSubscription(wr *writeRequest) (*response, error) {
 }
 
 // deliveryParams is the table of the deliveries list's parameters, reading into q.
-func deliveryParams(q *customer.DeliveryQuery) []param {
-	return append([]param{
-		idsParam("webhook_receiver_id", &q.ReceiverIDs),
-		enumsParam("status", customer.DeliveryStatuses, "", &q.Statuses),
-		idsParam64("event_id", &q.EventIDs),
-	}, pagingParams(&q.Page, &q.PageSize)...)
+func deliveryParams(q *customer.DeliveryQuery) []queryparam.Param {
+	return append([]queryparam.Param{
+		queryparam.IDs("webhook_receiver_id", &q.ReceiverIDs),
+		queryparam.Enums("status", customer.DeliveryStatuses, "", &q.Statuses),
+		queryparam.IDs64("event_id", &q.EventIDs),
+	}, queryparam.Paging(&q.Page, &q.PageSize)...)
 }
 
 func (s *server) listDeliveries(r *http.Request, u *customer.User) (*response, error) {
 	q := &customer.DeliveryQuery{Page: 1, PageSize: customer.DefaultPageSize}
-	if err := parseParams(r.URL.RawQuery, deliveryParams(q)); err != nil {
+	if err := queryparam.Parse(r.URL.RawQuery, deliveryParams(q)); err != nil {
 		return nil, err
 	}
 	ds, more, err := s.webhooks.Deliveries(r.Context(), u.ClientID, q)

@@ -1,10 +1,10 @@
 package httpapi
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/queryparam"
 )
 
 // TimeFormat is how date-times are written on the wire.
@@ -228,7 +228,4 @@ func address(owner int32, a *customer.Address) *addressJSON {
 }
 
 // parseID reads a customer id from a path or query value.
-func parseID(s string) (int32, bool) {
-	n, err := strconv.ParseInt(s, 10, 32)
-	return int32(n), err == nil && n >= 1
-}
+func parseID(s string) (int32, bool) { return queryparam.ParseID(s) }

@@ -1,4 +1,10 @@
-package httpapi
+// Package queryparam reads the query strings of list reads (the customer search, the
+// request log, history, the change feed, webhook lists) by tables of their parameters,
+// with the rules every list shares: an optional search. prefix, names in any letter case,
+// empty values ignored, repeats only where allowed, and anything that cannot be read
+// refused with the parameter named, never skipped. The API and the console read their
+// lists with it, so a filter means the same in both.
+package queryparam
 
 import (
 	"net/url"
@@ -10,31 +16,31 @@ import (
 	"github.com/custd/custd/internal/customer"
 )
 
-// param is one query parameter of a list endpoint. The same rules hold for every list
+// Param is one query parameter of a list endpoint. The same rules hold for every list
 // (customers, history, events, …): the name may carry a "search." prefix, empty values
 // are ignored as if the parameter were absent, only a repeatable parameter may be given
 // more than once (its values then match any of them), and an unknown name is an error.
-type param struct {
-	name       string
-	repeatable bool
-	// read takes the parameter's non-empty values, at least one, and records each
+type Param struct {
+	Name       string
+	Repeatable bool
+	// Read takes the parameter's non-empty values, at least one, and records each
 	// problem under the parameter's name.
-	read func(p *customer.Problems, values []string)
+	Read func(p *customer.Problems, values []string)
 }
 
-// parseParams reads a raw query string by its table of parameters. Names are matched
+// Parse reads a raw query string by its table of parameters. Names are matched
 // ignoring letter case (Search.Page_Size is page_size), as ASP.NET, which Rev.io's API
 // runs on, binds them. A parameter that cannot be read (bad URL encoding, a ';'
 // separator) is an error, never skipped: a filter dropped would answer with more records
 // than asked, and a sync that deletes what it does not see would lose data. Errors:
 // Invalid, naming every bad parameter.
-func parseParams(raw string, table []param) error {
+func Parse(raw string, table []Param) error {
 	var p customer.Problems
-	byName := make(map[string]*param, len(table))
+	byName := make(map[string]*Param, len(table))
 	for i := range table {
-		byName[table[i].name] = &table[i]
+		byName[table[i].Name] = &table[i]
 	}
-	given := map[*param][]string{}
+	given := map[*Param][]string{}
 	for _, pair := range strings.Split(raw, "&") {
 		if pair == "" {
 			continue
@@ -67,32 +73,32 @@ func parseParams(raw string, table []param) error {
 		vs := given[prm]
 		switch {
 		case len(vs) == 0:
-		case len(vs) > 1 && !prm.repeatable:
-			p.Add(prm.name, "may be given only once (with or without the search. prefix)")
+		case len(vs) > 1 && !prm.Repeatable:
+			p.Add(prm.Name, "may be given only once (with or without the search. prefix)")
 		default:
-			prm.read(&p, vs)
+			prm.Read(&p, vs)
 		}
 	}
 	return p.Err()
 }
 
-// paramNames returns the names a table accepts (without the search. prefix) and whether
+// Names returns the names a table accepts (without the search. prefix) and whether
 // each may be repeated.
-func paramNames(table []param) map[string]bool {
+func Names(table []Param) map[string]bool {
 	out := make(map[string]bool, len(table))
 	for _, prm := range table {
-		out[prm.name] = prm.repeatable
+		out[prm.Name] = prm.Repeatable
 	}
 	return out
 }
 
 // The kinds of parameter. Each returns the table row that reads into its target.
 
-// idsParam reads repeatable ids into *dst.
-func idsParam(name string, dst *[]int32) param {
-	return param{name, true, func(p *customer.Problems, vs []string) {
+// IDs reads repeatable ids into *dst.
+func IDs(name string, dst *[]int32) Param {
+	return Param{name, true, func(p *customer.Problems, vs []string) {
 		for _, v := range vs {
-			if id, ok := parseID(v); ok {
+			if id, ok := ParseID(v); ok {
 				*dst = append(*dst, id)
 			} else {
 				p.Add(name, "must be a whole number from 1 to 2147483647 (got %q)", v)
@@ -101,9 +107,9 @@ func idsParam(name string, dst *[]int32) param {
 	}}
 }
 
-// idsParam64 reads repeatable 64-bit ids into *dst.
-func idsParam64(name string, dst *[]int64) param {
-	return param{name, true, func(p *customer.Problems, vs []string) {
+// IDs64 reads repeatable 64-bit ids into *dst.
+func IDs64(name string, dst *[]int64) Param {
+	return Param{name, true, func(p *customer.Problems, vs []string) {
 		for _, v := range vs {
 			id, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || id < 1 {
@@ -115,9 +121,9 @@ func idsParam64(name string, dst *[]int64) param {
 	}}
 }
 
-// int64Param reads one whole number from min to max into *dst.
-func int64Param(name string, min, max int64, dst *int64) param {
-	return param{name, false, func(p *customer.Problems, vs []string) {
+// Int64 reads one whole number from min to max into *dst.
+func Int64(name string, min, max int64, dst *int64) Param {
+	return Param{name, false, func(p *customer.Problems, vs []string) {
 		n, err := strconv.ParseInt(vs[0], 10, 64)
 		if err != nil || n < min || n > max {
 			p.Add(name, "must be a whole number from %d to %d (got %q)", min, max, vs[0])
@@ -127,15 +133,15 @@ func int64Param(name string, min, max int64, dst *int64) param {
 	}}
 }
 
-// stringsParam reads repeatable exact values into *dst.
-func stringsParam(name string, dst *[]string) param {
-	return param{name, true, func(_ *customer.Problems, vs []string) { *dst = append(*dst, vs...) }}
+// Strings reads repeatable exact values into *dst.
+func Strings(name string, dst *[]string) Param {
+	return Param{name, true, func(_ *customer.Problems, vs []string) { *dst = append(*dst, vs...) }}
 }
 
-// enumsParam reads repeatable members of values, in any letter case, into *dst. When all
+// Enums reads repeatable members of values, in any letter case, into *dst. When all
 // is not empty, that word among the values means no filter.
-func enumsParam[T ~string](name string, values []T, all string, dst *[]T) param {
-	return param{name, true, func(p *customer.Problems, vs []string) {
+func Enums[T ~string](name string, values []T, all string, dst *[]T) Param {
+	return Param{name, true, func(p *customer.Problems, vs []string) {
 		for _, v := range vs {
 			if all != "" && strings.EqualFold(v, all) {
 				*dst = nil
@@ -155,11 +161,11 @@ func enumsParam[T ~string](name string, values []T, all string, dst *[]T) param 
 	}}
 }
 
-// textParam reads one substring to search for, folded, into *dst: at most max
+// Text reads one substring to search for, folded, into *dst: at most max
 // characters, the longest text it is searched in, so that no search does work for text
 // that can match nothing.
-func textParam(name string, max int, dst *string) param {
-	return param{name, false, func(p *customer.Problems, vs []string) {
+func Text(name string, max int, dst *string) Param {
+	return Param{name, false, func(p *customer.Problems, vs []string) {
 		if customer.HasControl(vs[0]) || !utf8.ValidString(vs[0]) {
 			p.Add(name, "must be text without control characters")
 			return
@@ -172,9 +178,9 @@ func textParam(name string, max int, dst *string) param {
 	}}
 }
 
-// flagParam reads true or false into *dst.
-func flagParam(name string, dst **bool) param {
-	return param{name, false, func(p *customer.Problems, vs []string) {
+// Flag reads true or false into *dst.
+func Flag(name string, dst **bool) Param {
+	return Param{name, false, func(p *customer.Problems, vs []string) {
 		var b bool
 		switch strings.ToLower(vs[0]) {
 		case "true":
@@ -188,12 +194,12 @@ func flagParam(name string, dst **bool) param {
 	}}
 }
 
-// rangeParams reads name_start and name_end, inclusive date-time bounds. A bare date as
+// Range reads name_start and name_end, inclusive date-time bounds. A bare date as
 // an end bound means the end of that day, so created_date_end=2024-06-10 includes
 // customers created on June 10th.
-func rangeParams(name string, dst *customer.TimeRange) []param {
-	bound := func(key string, end bool, t **time.Time) param {
-		return param{key, false, func(p *customer.Problems, vs []string) {
+func Range(name string, dst *customer.TimeRange) []Param {
+	bound := func(key string, end bool, t **time.Time) Param {
+		return Param{key, false, func(p *customer.Problems, vs []string) {
 			v, ok := customer.ParseTime(vs[0])
 			if !ok {
 				p.Add(key, "must be a date-time such as 2024-06-10T09:31:44.903Z or a date such as 2024-06-10 (got %q)", vs[0])
@@ -205,12 +211,12 @@ func rangeParams(name string, dst *customer.TimeRange) []param {
 			*t = &v
 		}}
 	}
-	return []param{bound(name+"_start", false, &dst.From), bound(name+"_end", true, &dst.To)}
+	return []Param{bound(name+"_start", false, &dst.From), bound(name+"_end", true, &dst.To)}
 }
 
-// sortParam reads one of keys, with a leading - for descending.
-func sortParam[T ~string](keys []T, key *T, desc *bool) param {
-	return param{"sort", false, func(p *customer.Problems, vs []string) {
+// Sort reads one of keys, with a leading - for descending.
+func Sort[T ~string](keys []T, key *T, desc *bool) Param {
+	return Param{"sort", false, func(p *customer.Problems, vs []string) {
 		k, ok := customer.ParseEnum(strings.TrimPrefix(vs[0], "-"), keys)
 		if !ok {
 			p.Add("sort", "must be one of %s, with a leading - for descending (got %q)", customer.EnumList(keys), vs[0])
@@ -220,10 +226,10 @@ func sortParam[T ~string](keys []T, key *T, desc *bool) param {
 	}}
 }
 
-// pagingParams reads page (from 1) and page_size (from 1; larger than the maximum is
+// Paging reads page (from 1) and page_size (from 1; larger than the maximum is
 // served as the maximum).
-func pagingParams(page, size *int) []param {
-	return []param{
+func Paging(page, size *int) []Param {
+	return []Param{
 		{"page", false, func(p *customer.Problems, vs []string) {
 			n, err := strconv.Atoi(vs[0])
 			if err != nil || n < 1 || n > 10_000_000 {
@@ -232,14 +238,14 @@ func pagingParams(page, size *int) []param {
 			}
 			*page = n
 		}},
-		pageSizeParam(size),
+		PageSize(size),
 	}
 }
 
-// pageSizeParam reads page_size (from 1; larger than the maximum is served as the
+// PageSize reads page_size (from 1; larger than the maximum is served as the
 // maximum).
-func pageSizeParam(size *int) param {
-	return param{"page_size", false, func(p *customer.Problems, vs []string) {
+func PageSize(size *int) Param {
+	return Param{"page_size", false, func(p *customer.Problems, vs []string) {
 		v := vs[0]
 		n, err := strconv.Atoi(v)
 		switch {
@@ -253,4 +259,11 @@ func pageSizeParam(size *int) param {
 			*size = n
 		}
 	}}
+}
+
+// ParseID reads a customer id (or any other 32-bit id) from a path or query value: a
+// whole number from 1 to 2147483647.
+func ParseID(s string) (int32, bool) {
+	n, err := strconv.ParseInt(s, 10, 32)
+	return int32(n), err == nil && n >= 1
 }

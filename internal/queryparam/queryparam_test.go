@@ -1,4 +1,4 @@
-package httpapi
+package queryparam
 
 import (
 	"errors"
@@ -36,7 +36,7 @@ var filterSet = map[string]func(q *customer.Query) bool{
 // checkNoFilterDropped fails unless parsing raw either refuses it or keeps every filter
 // it gives a value to (status=ALL is the one filter that means none).
 func checkNoFilterDropped(t *testing.T, raw string) {
-	q, err := parseSearch(raw)
+	q, err := Search(raw)
 	if err != nil {
 		if !customer.IsKind(err, customer.Invalid) {
 			t.Fatalf("%q: %v, want Invalid", raw, err)
@@ -51,7 +51,7 @@ func checkNoFilterDropped(t *testing.T, raw string) {
 		key := strings.TrimPrefix(strings.ToLower(name), "search.")
 		set, isFilter := filterSet[key]
 		if !isFilter {
-			if _, known := paramNames(customerParams(&customer.Query{}))[key]; !known {
+			if _, known := Names(Customers(&customer.Query{}))[key]; !known {
 				t.Fatalf("%q: unknown parameter %q accepted", raw, name)
 			}
 			continue
@@ -78,19 +78,19 @@ func TestQueryStringsThatCannotBeRead(t *testing.T) {
 		"name=" + strings.Repeat("n", customer.MaxNameSearch+1): "name",
 		"email=" + strings.Repeat("e", customer.MaxEmail+1):     "email",
 	} {
-		_, err := parseSearch(raw)
+		_, err := Search(raw)
 		var e *customer.Error
 		if !customer.IsKind(err, customer.Invalid) || !errors.As(err, &e) || len(e.Fields) == 0 || e.Fields[0].Field != field {
 			t.Errorf("%.40q: %v, want a 400 naming %s", raw, err, field)
 		}
 	}
 	// Empty pairs are only separators: the filter stays.
-	q, err := parseSearch("account_number=X&&&&")
+	q, err := Search("account_number=X&&&&")
 	if err != nil || len(q.AccountNumbers) != 1 || q.AccountNumbers[0] != "X" {
 		t.Fatalf("account_number=X&&&&: %+v, %v", q, err)
 	}
 	// Names in any letter case, as ASP.NET binds them.
-	q, err = parseSearch("Search.Page_Size=2&SEARCH.STATUS=open&Account_Number=A")
+	q, err = Search("Search.Page_Size=2&SEARCH.STATUS=open&Account_Number=A")
 	if err != nil || q.PageSize != 2 || len(q.Statuses) != 1 || len(q.AccountNumbers) != 1 {
 		t.Fatalf("mixed-case names: %+v, %v", q, err)
 	}
