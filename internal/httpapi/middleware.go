@@ -243,7 +243,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 					return
 				}
 			}
-			s.reqlog.add(st)
+			s.reqlog.Add(st)
 		}
 	})
 }

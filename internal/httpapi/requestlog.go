@@ -2,143 +2,19 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/queryparam"
-	"github.com/custd/custd/internal/metrics"
 )
 
-// Defaults of the request log's writer.
-const (
-	defaultRequestLogInterval = 250 * time.Millisecond
-	defaultRequestLogBuffer   = 10_000
-	// requestLogBatch is the most records written at once: a batch is written when it is
-	// this full, or when the interval has passed.
-	requestLogBatch = 1000
-)
-
-// requestLog writes the request log off the request path. A request hands its state to
-// a buffered channel without waiting (a full buffer drops the record and counts it); one
-// goroutine turns the states into records and writes them in batches, every interval or
-// every requestLogBatch records, whichever comes first. What a crash can lose is what
-// waits in the buffer: at most about one interval of requests (docs/decisions.md).
-type requestLog struct {
-	store    customer.RequestLog
-	log      *slog.Logger
-	metrics  *metrics.Metrics
-	interval time.Duration
-	queue    chan *requestState
-	stop     chan struct{}
-	done     chan struct{}
-	once     sync.Once
-	err      error // of the writes at close
-}
-
-func newRequestLog(store customer.RequestLog, log *slog.Logger, m *metrics.Metrics, interval time.Duration, buffer int) *requestLog {
-	if interval <= 0 {
-		interval = defaultRequestLogInterval
-	}
-	if buffer <= 0 {
-		buffer = defaultRequestLogBuffer
-	}
-	l := &requestLog{
-		store:    store,
-		log:      log,
-		metrics:  m,
-		interval: interval,
-		queue:    make(chan *requestState, buffer),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-	}
-	m.WatchRequestLogBuffer(func() int { return len(l.queue) }, buffer)
-	go l.run()
-	return l
-}
-
-// add hands a answered request to the writer, or drops it when the buffer is full: a
-// request never waits for the request log.
-func (l *requestLog) add(st *requestState) {
-	select {
-	case l.queue <- st:
-	default:
-		l.metrics.RequestLogDropped(metrics.DroppedBufferFull, 1)
-	}
-}
-
-// close writes what the buffer holds and stops the writer. Requests answered after close
-// are not recorded.
-func (l *requestLog) close() error {
-	l.once.Do(func() { close(l.stop) })
-	<-l.done
-	return l.err
-}
-
-func (l *requestLog) run() {
-	defer close(l.done)
-	tick := time.NewTicker(l.interval)
-	defer tick.Stop()
-	batch := make([]*customer.LoggedRequest, 0, requestLogBatch)
-	write := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := l.write(batch)
-		clear(batch)
-		batch = batch[:0]
-		return err
-	}
-	for {
-		select {
-		case st := <-l.queue:
-			if batch = append(batch, st.record()); len(batch) == requestLogBatch {
-				write()
-			}
-		case <-tick.C:
-			write()
-		case <-l.stop:
-		drain:
-			for {
-				select {
-				case st := <-l.queue:
-					if batch = append(batch, st.record()); len(batch) == requestLogBatch {
-						l.err = errors.Join(l.err, write())
-					}
-				default:
-					break drain
-				}
-			}
-			l.err = errors.Join(l.err, write())
-			return
-		}
-	}
-}
-
-// write stores one batch. A batch the store fails to write is lost: the request log must
-// never hold up the API, and a store that fails now would most likely fail a retry too.
-func (l *requestLog) write(batch []*customer.LoggedRequest) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := l.store.RecordRequests(ctx, batch); err != nil {
-		l.log.Warn("writing the request log", "records", len(batch), "err", err)
-		l.metrics.RequestLogDropped(metrics.DroppedWriteFailed, len(batch))
-		return err
-	}
-	l.metrics.RequestLogWritten(len(batch))
-	return nil
-}
-
-// record turns the state of an answered request into its request log record. It runs on
+// Record turns the state of an answered request into its request log record. It runs on
 // the writer's goroutine, so that the request path only hands the state over.
-func (st *requestState) record() *customer.LoggedRequest {
+func (st *requestState) Record() *customer.LoggedRequest {
 	r := &customer.LoggedRequest{
 		RequestID:      st.requestID,
 		Created:        st.start,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/metrics"
+	"github.com/custd/custd/internal/reqlog"
 	"github.com/custd/custd/internal/webhook"
 )
 
@@ -47,6 +48,10 @@ type Config struct {
 	// NoRequestLog turns the request log off: no request is recorded, and GET
 	// /v1/RequestLogs is a 404.
 	NoRequestLog bool
+	// RequestLogWriter, when set, is the writer the API hands its requests to, shared
+	// with the console; its owner closes it, after the API's Close. When nil (and the
+	// request log is on), New starts a writer of its own, which Close closes.
+	RequestLogWriter *reqlog.Writer
 	// RequestLogInterval is the longest a record waits in memory before it is written;
 	// 250 ms when zero.
 	RequestLogInterval time.Duration
@@ -80,9 +85,9 @@ type server struct {
 	requestLog   customer.RequestLog
 	metrics      *metrics.Metrics
 	metricsOnAPI bool
-	metricsPage  http.Handler // the metrics in Prometheus' format, when metricsOnAPI
-	reqlog       *requestLog  // the writer of the request log; nil when it is off
-	started      time.Time    // when New ran: the Last-Modified of the reference documents
+	metricsPage  http.Handler   // the metrics in Prometheus' format, when metricsOnAPI
+	reqlog       *reqlog.Writer // the writer of the request log; nil when it is off
+	started      time.Time      // when New ran: the Last-Modified of the reference documents
 	origins      map[string]bool
 	pages        *semaphore.Weighted // records being read for list pages, process-wide
 }
@@ -106,7 +111,7 @@ func (s *server) readingPage(ctx context.Context, n int) (release func(), err er
 // API is the HTTP handler of the whole API, with the writer of its request log behind it.
 type API struct {
 	handler http.Handler
-	reqlog  *requestLog
+	reqlog  *reqlog.Writer // the writer New started, which Close closes; nil otherwise
 }
 
 // ServeHTTP serves one request.
@@ -119,7 +124,7 @@ func (a *API) Close() error {
 	if a.reqlog == nil {
 		return nil
 	}
-	return a.reqlog.close()
+	return a.reqlog.Close()
 }
 
 // New returns the HTTP handler of the whole API and starts its request log's writer,
@@ -158,8 +163,14 @@ func New(cfg Config) *API {
 	if s.metricsOnAPI {
 		s.metricsPage = cfg.Metrics.Handler()
 	}
-	if !cfg.NoRequestLog {
-		s.reqlog = newRequestLog(cfg.Store, cfg.Logger, cfg.Metrics, cfg.RequestLogInterval, cfg.RequestLogBuffer)
+	var own *reqlog.Writer
+	switch {
+	case cfg.NoRequestLog:
+	case cfg.RequestLogWriter != nil:
+		s.reqlog = cfg.RequestLogWriter
+	default:
+		own = reqlog.New(cfg.Store, cfg.Logger, cfg.Metrics, cfg.RequestLogInterval, cfg.RequestLogBuffer)
+		s.reqlog = own
 	}
 	mux := http.NewServeMux()
 	if s.guard == nil {
@@ -168,7 +179,7 @@ func New(cfg Config) *API {
 	s.sender = webhook.NewSender(s.guard)
 	routes := s.routes()
 	s.addRoutes(mux, routes)
-	return &API{handler: s.middleware(routes, mux), reqlog: s.reqlog}
+	return &API{handler: s.middleware(routes, mux), reqlog: own}
 }
 
 // PurgeIdempotencyKeys deletes expired idempotency keys every interval until ctx ends, so
