@@ -8,7 +8,7 @@ import (
 
 // Store is everything custd keeps: internal/sqlite and internal/postgres implement it, and
 // both pass the suite in internal/storetest. Each consumer asks only for the role it uses
-// (Customers, Idempotency, Accounts, RequestLog).
+// (Customers, Idempotency, Accounts, RequestLog, Sessions).
 type Store interface {
 	Customers
 	History
@@ -17,6 +17,7 @@ type Store interface {
 	Idempotency
 	Accounts
 	RequestLog
+	Sessions
 	// Ping reports whether the store answers. Errors: Unavailable.
 	Ping(ctx context.Context) error
 	// Close releases the store; writes already acknowledged are durable.

@@ -87,7 +87,7 @@ func TestOpenExistingMigrates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec(`ALTER TABLE users DROP COLUMN disabled; DELETE FROM feed_cursors WHERE name = 'nats';
-		DELETE FROM schema_migrations WHERE version >= 5`); err != nil {
+		DROP TABLE console_sessions; DELETE FROM schema_migrations WHERE version >= 5`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

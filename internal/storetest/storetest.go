@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"RequestLogPurge", testRequestLogPurge},
 		{"FeedClaims", testFeedClaims},
 		{"FeedOfEveryClient", testFeedOfEveryClient},
+		{"Sessions", testSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
