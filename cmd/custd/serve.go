@@ -18,19 +18,22 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/custd/custd/internal/console"
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/httpapi"
 	"github.com/custd/custd/internal/metrics"
 	"github.com/custd/custd/internal/natsfeed"
 	"github.com/custd/custd/internal/postgres"
+	"github.com/custd/custd/internal/reqlog"
 	"github.com/custd/custd/internal/sqlite"
 	"github.com/custd/custd/internal/webhook"
 )
 
 var serveCommand = &command{
 	name:    "serve",
-	summary: "run the API",
-	about: `Runs the Customers API until SIGINT or SIGTERM, then finishes the requests in flight.
+	summary: "run the API and the console",
+	about: `Runs the Customers API, and the console (web pages for people) at /console/ on the same
+address, until SIGINT or SIGTERM, then finishes the requests in flight.
 
 It first takes its address (so a taken port fails before anything is written), then opens
 the store, creating a SQLite one if there is none, and applies the schema migrations it
@@ -54,6 +57,7 @@ Every request is logged as a JSON line on standard error.`,
 		f.String("debug-addr", "HOST:PORT", "CUSTD_DEBUG_ADDR", "", "address of Go's profiler (/debug/pprof/), off when empty; keep it private")
 		f.Bool("webhook-allow-private", "CUSTD_WEBHOOK_ALLOW_PRIVATE", "let webhook receivers use http and internal addresses (loopback, private\nranges): for development and tests only")
 		f.String("nats-url", "URL", "CUSTD_NATS_URL", "", "NATS server (nats://host:4222; several separated by commas) to publish every\nevent to, on JetStream stream CUSTD_EVENTS; off when empty")
+		f.String("console-idle-timeout", "DURATION", "CUSTD_CONSOLE_IDLE_TIMEOUT", "30m", "how long a console session may go unused before it ends, such as 30m or 8h\n(from 1m to 720h)")
 	},
 	run: serve,
 }
@@ -63,6 +67,7 @@ type serveConfig struct {
 	addr, debugAddr, metricsAddr string
 	natsURL                      string
 	logDays                      int
+	consoleIdle                  time.Duration
 	api                          httpapi.Config
 	tls                          *tls.Config
 }
@@ -79,6 +84,11 @@ func serveSettings(inv *invocation) (*serveConfig, error) {
 	if c.logDays < 0 || c.logDays > 3650 {
 		return nil, fmt.Errorf("--request-log-days must be from 0 (no request log) to 3650")
 	}
+	idle, err := time.ParseDuration(f.lookup("console-idle-timeout"))
+	if err != nil || idle < time.Minute || idle > 30*24*time.Hour {
+		return nil, fmt.Errorf("--console-idle-timeout must be a duration from 1m to 720h, such as 30m or 8h, not %q", f.lookup("console-idle-timeout"))
+	}
+	c.consoleIdle = idle
 	tf := httpapi.TimeFormat(strings.ToLower(f.lookup("time-format")))
 	if tf != httpapi.TimeRFC3339 && tf != httpapi.TimeRevio {
 		return nil, fmt.Errorf("--time-format must be rfc3339 or revio, not %q", f.lookup("time-format"))
@@ -178,10 +188,16 @@ func serve(inv *invocation) error {
 		m = metrics.New()
 		watchStore(m, s)
 	}
-	cfg.api.Store, cfg.api.Logger, cfg.api.Metrics = s, log, m
+	// One writer of the request log takes the API's requests and the console's.
+	var requests *reqlog.Writer
+	if cfg.logDays > 0 {
+		requests = reqlog.New(s, log, m, 0, 0)
+	}
+	cfg.api.Store, cfg.api.Logger, cfg.api.Metrics, cfg.api.RequestLogWriter = s, log, m, requests
 	api := httpapi.New(cfg.api)
+	con := console.New(console.Config{Store: s, Logger: log, Metrics: m, RequestLog: requests, IdleTimeout: cfg.consoleIdle})
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           site(api, con),
 		ConnState:         m.ConnState,
 		TLSConfig:         cfg.tls,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -231,6 +247,7 @@ func serve(inv *invocation) error {
 	if cfg.logDays > 0 {
 		go httpapi.PurgeRequestLog(bg, s, log, time.Duration(cfg.logDays)*24*time.Hour, 10*time.Minute)
 	}
+	go console.PurgeSessions(bg, s, log, cfg.consoleIdle, 10*time.Minute)
 	if mln != nil {
 		// The metrics on a listener of their own, for a scraper on a private network:
 		// without credentials, and then not on the API's address at all.
@@ -280,6 +297,11 @@ func serve(inv *invocation) error {
 	if cerr := api.Close(); cerr != nil {
 		log.Warn("writing the last request log records", "err", cerr)
 	}
+	if requests != nil {
+		if cerr := requests.Close(); cerr != nil {
+			log.Warn("writing the last request log records", "err", cerr)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
@@ -288,6 +310,16 @@ func serve(inv *invocation) error {
 	<-publisherDone // so do publishes, and the cursor is recorded
 	log.Info("stopped")
 	return nil
+}
+
+// site is everything served on the API's address: the console under /console/ (and /
+// sends a browser there), the API everywhere else.
+func site(api, con http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	mux.Handle(console.Prefix, con)
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
+	return mux
 }
 
 // processName names this process in the leases it takes (webhook deliveries): host,
