@@ -230,7 +230,8 @@ func (b *browser) csrf() string {
 func (s *site) create(login string, w customer.Writable) *customer.Customer {
 	s.t.Helper()
 	u := s.users[login]
-	c, err := s.store.WriteCustomer(context.Background(), &customer.Write{Client: u.ClientID, User: u.ID, Input: &w})
+	c, err := s.store.WriteCustomer(context.Background(), &customer.Write{Client: u.ClientID, User: u.ID, Input: &w,
+		Actor: customer.Actor{Username: login}})
 	if err != nil {
 		s.t.Fatal(err)
 	}

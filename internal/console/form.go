@@ -478,13 +478,13 @@ func keepEmpty(next, cur *customer.Writable) {
 	}
 }
 
-// labelOf returns the label of a field path for people: "Billing address: City",
-// "Custom field 3: Value".
+// labelOf returns the label of a field path for people, with its group unless it is an
+// account's own field: "Email", "Billing address: City", "Custom field 3: Value".
 func labelOf(path string) string {
 	for _, g := range formGroups {
 		for _, f := range g.fields {
 			if f.name == path {
-				if g.slot != nil {
+				if g.id != "account" {
 					return g.legend + ": " + f.label
 				}
 				return f.label

@@ -24,6 +24,9 @@ type versionView struct {
 func versionOf(v *customer.Version) versionView {
 	vv := versionView{Version: v.Version, Operation: string(v.Operation), Who: v.Username, When: v.ChangedDate,
 		RequestID: v.RequestID, URL: customerURL(v.CustomerID) + "/history/" + strconv.FormatInt(v.Version, 10)}
+	if vv.Who == "" { // a write that named no user, such as one of a command
+		vv.Who = "user " + strconv.Itoa(int(v.UserID))
+	}
 	var prev *customer.Writable
 	if v.Previous != nil {
 		prev = &v.Previous.Writable
