@@ -47,7 +47,8 @@ var dateFilters = []string{"created_date_start", "created_date_end", "updated_da
 	"activated_date_start", "activated_date_end", "close_date_start", "close_date_end"}
 
 // customerList is the list of the client's customers: searched, sorted and paged by the
-// same parameters as GET /v1/Customers, newest change first unless sorted otherwise.
+// same parameters as GET /v1/Customers; the latest changed first, or for a name or email
+// search the newest customers first, unless sorted otherwise.
 func (c *console) customerList(w http.ResponseWriter, r *http.Request, v *visit) error {
 	q := &customer.Query{Sort: customer.SortUpdatedDate, Descending: true, Page: 1, PageSize: listPageSize}
 	p := listPage{Filter: map[string]string{}, Errors: map[string][]string{}, Statuses: names(customer.Statuses)}
@@ -67,6 +68,13 @@ func (c *console) customerList(w http.ResponseWriter, r *http.Request, v *visit)
 		}
 	} else if err != nil {
 		return err
+	}
+	if p.Filter["sort"] == "" && (q.Name != "" || q.Email != "") {
+		// A name or email fragment is found through its text index in customer order,
+		// which stops as soon as the page is full; in another order every match would be
+		// collected and sorted first (docs/search.md). So a text search lists the newest
+		// customers first unless asked otherwise.
+		q.Sort, q.Descending = customer.SortCustomerID, true
 	}
 	for _, name := range dateFilters {
 		if p.Filter[name] != "" || p.Errors[name] != nil {
