@@ -25,6 +25,7 @@ import (
 	"github.com/custd/custd/internal/natsfeed"
 	"github.com/custd/custd/internal/postgres"
 	"github.com/custd/custd/internal/reqlog"
+	"github.com/custd/custd/internal/signin"
 	"github.com/custd/custd/internal/sqlite"
 	"github.com/custd/custd/internal/webhook"
 )
@@ -193,9 +194,13 @@ func serve(inv *invocation) error {
 	if cfg.logDays > 0 {
 		requests = reqlog.New(s, log, m, 0, 0)
 	}
-	cfg.api.Store, cfg.api.Logger, cfg.api.Metrics, cfg.api.RequestLogWriter = s, log, m, requests
+	// And one guard of sign-ins: a password guessed at counts the same through the API
+	// and the console.
+	signIns := signin.New()
+	cfg.api.Store, cfg.api.Logger, cfg.api.Metrics, cfg.api.RequestLogWriter, cfg.api.SignIns = s, log, m, requests, signIns
 	api := httpapi.New(cfg.api)
-	con := console.New(console.Config{Store: s, Logger: log, Metrics: m, RequestLog: requests, IdleTimeout: cfg.consoleIdle})
+	con := console.New(console.Config{Store: s, Logger: log, Metrics: m, RequestLog: requests, IdleTimeout: cfg.consoleIdle,
+		SignIns: signIns, TrustedProxies: cfg.api.TrustedProxies})
 	srv := &http.Server{
 		Handler:           site(api, con),
 		ConnState:         m.ConnState,

@@ -14,11 +14,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/metrics"
 	"github.com/custd/custd/internal/reqlog"
+	"github.com/custd/custd/internal/signin"
 )
 
 // Store is what the console reads and writes: the roles of customer.Store it uses.
@@ -43,6 +45,12 @@ type Config struct {
 	RequestLog *reqlog.Writer
 	// IdleTimeout ends a session unused for this long; DefaultIdleTimeout when 0.
 	IdleTimeout time.Duration
+	// SignIns throttles failed sign-ins and bounds password comparisons: share the API's,
+	// so that guesses count the same through either. A new one when nil.
+	SignIns *signin.Guard
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the address
+	// that failed sign-ins count against, as for the API.
+	TrustedProxies []netip.Prefix
 	// Now is the clock of session expiry; time.Now when nil.
 	Now func() time.Time
 }
@@ -55,15 +63,16 @@ const Prefix = "/console/"
 
 // console holds what the handlers share.
 type console struct {
-	store    Store
-	log      *slog.Logger
-	metrics  *metrics.Metrics
-	reqlog   *reqlog.Writer
-	idle     time.Duration
-	now      func() time.Time
-	pages    *pages
-	throttle *throttle
-	handler  http.Handler
+	store   Store
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	reqlog  *reqlog.Writer
+	idle    time.Duration
+	now     func() time.Time
+	pages   *pages
+	signins *signin.Guard
+	trusted []netip.Prefix
+	handler http.Handler
 }
 
 // New returns the handler of the console, to be served at Prefix.
@@ -77,9 +86,12 @@ func New(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SignIns == nil {
+		cfg.SignIns = signin.New()
+	}
 	c := &console{
 		store: cfg.Store, log: cfg.Logger, metrics: cfg.Metrics, reqlog: cfg.RequestLog,
-		idle: cfg.IdleTimeout, now: cfg.Now, pages: parsePages(), throttle: newThrottle(),
+		idle: cfg.IdleTimeout, now: cfg.Now, pages: parsePages(), signins: cfg.SignIns, trusted: cfg.TrustedProxies,
 	}
 	mux := http.NewServeMux()
 	for _, rt := range c.routes() {

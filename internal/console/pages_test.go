@@ -186,6 +186,28 @@ func TestSignInThrottled(t *testing.T) {
 	}
 }
 
+// TestDisabledUser: a disabled user's sessions end, and signing in says why only to whoever
+// knows the password; enabled again, it signs in.
+func TestDisabledUser(t *testing.T) {
+	s := newSite(t, storeKinds[0].open(t))
+	b := s.signedIn("clerk@acme")
+	off, on := true, false
+	if _, err := s.store.UpdateUser(context.Background(), "acme", "clerk", &customer.UserChange{Disabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	b.get("/console/customers").want(t, http.StatusSeeOther)
+	if p := b.signIn("clerk@acme", password).want(t, http.StatusUnauthorized); !strings.Contains(p.body, "User clerk@acme is disabled") {
+		t.Fatalf("a disabled user signing in:\n%.2000s", p.body)
+	}
+	if p := b.signIn("clerk@acme", "not the password").want(t, http.StatusUnauthorized); strings.Contains(p.body, "disabled") {
+		t.Fatal("a wrong password learns that the user is disabled")
+	}
+	if _, err := s.store.UpdateUser(context.Background(), "acme", "clerk", &customer.UserChange{Disabled: &on}); err != nil {
+		t.Fatal(err)
+	}
+	s.signedIn("clerk@acme")
+}
+
 func TestFormsNeedTheirToken(t *testing.T) {
 	s := newSite(t, storeKinds[0].open(t))
 	c := s.create("admin@acme", ada())

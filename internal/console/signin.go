@@ -1,15 +1,16 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/signin"
 )
 
 // signInPage is what the sign-in page shows.
@@ -55,10 +56,10 @@ func localNext(next string) string {
 	return next
 }
 
-// signIn checks the login and password as the API does (the same users, the same bcrypt
-// comparison, as slow for a login that does not exist), starts a session, and sends the
-// browser on. Failures are throttled per login and address, and recorded in the request
-// log of the client the login names.
+// signIn checks the login and password as the API does (the same users, the same
+// process-wide throttle of failed sign-ins and bound on bcrypt work, a comparison as slow
+// for a login that does not exist), starts a session, and sends the browser on. Failures
+// are recorded in the request log of the client the login names.
 func (c *console) signIn(w http.ResponseWriter, r *http.Request, v *visit) error {
 	if err := parseForm(r); err != nil {
 		return err
@@ -77,13 +78,20 @@ func (c *console) signIn(w http.ResponseWriter, r *http.Request, v *visit) error
 		return c.showSignIn(w, r, http.StatusUnauthorized, p)
 	}
 	st.claimedUser, st.claimedClient = username, code
-	key := customer.Fold(login) + "\x00" + remoteHost(r)
-	if wait := c.throttle.wait(key, time.Now()); wait > 0 {
-		secs := int(math.Ceil(wait.Seconds()))
-		p.Error = fmt.Sprintf("Too many failed sign-ins as %s from here: try again in %d second%s.", login, secs, map[bool]string{true: "s"}[secs != 1])
-		st.failure = "too many failed sign-ins"
-		w.Header().Set("Retry-After", fmt.Sprint(secs))
+	addr := signin.ClientAddress(r, c.trusted)
+	tooMany := func(err error) error {
+		var rl *signin.RetryLater
+		if !errors.As(err, &rl) {
+			return err
+		}
+		secs := int(math.Ceil(rl.After.Seconds()))
+		p.Error = fmt.Sprintf("%s%s: try again in %d second%s.", strings.ToUpper(rl.Why[:1]), rl.Why[1:], secs, map[bool]string{true: "s"}[secs != 1])
+		st.failure = rl.Why
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		return c.showSignIn(w, r, http.StatusTooManyRequests, p)
+	}
+	if err := c.signins.Check(login, addr, time.Now()); err != nil {
+		return tooMany(err)
 	}
 	u, err := c.store.UserByLogin(r.Context(), code, username)
 	hash := ""
@@ -93,14 +101,27 @@ func (c *console) signIn(w http.ResponseWriter, r *http.Request, v *visit) error
 	case !customer.IsKind(err, customer.NotFound):
 		return err
 	}
-	if !customer.CheckPassword(hash, password) {
-		c.throttle.fail(key, time.Now())
-		c.log.Warn("console sign-in failed", "login", login, "address", remoteHost(r), "request_id", st.requestID)
-		p.Error = "The username or the password is not right."
-		st.failure = "wrong username or password"
+	match, err := c.signins.Compare(r.Context(), hash, password)
+	if err != nil {
+		return tooMany(err)
+	}
+	reason := ""
+	switch {
+	case !match && u == nil:
+		reason, p.Error = "no such user", "The username or the password is not right."
+	case !match:
+		reason, p.Error = "wrong password", "The username or the password is not right."
+	case u.Disabled: // told only to whoever knows the password, as the API does
+		reason, p.Error = "the user is disabled", "User "+u.Login()+" is disabled: an administrator of custd can enable it again."
+	}
+	if reason != "" {
+		f := c.signins.Failed(login, addr, time.Now())
+		c.log.Warn("console sign-in failed", "login", login, "address", addr.String(), "request_id", st.requestID, "reason", reason,
+			"login_failures", f.LoginFailures, "address_failures", f.AddressFailures, "locked_out_s", f.Lockout.Seconds())
+		st.failure = map[bool]string{true: "wrong username or password", false: reason}[reason != "the user is disabled"]
 		return c.showSignIn(w, r, http.StatusUnauthorized, p)
 	}
-	c.throttle.succeed(key)
+	c.signins.Succeeded(login)
 	if v.sessionID != "" { // a browser signing in again leaves its old session behind
 		if err := c.store.DeleteSession(r.Context(), customer.SessionHash(v.sessionID)); err != nil {
 			return err
@@ -123,85 +144,4 @@ func (c *console) signOut(w http.ResponseWriter, r *http.Request, v *visit) erro
 	}
 	setCookie(w, r, sessionCookie, "", -1)
 	return &redirectError{Prefix + "sign-in?signed_out=1"}
-}
-
-// remoteHost is the address a request came from, as the connection says.
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// throttle slows the guessing of passwords: it counts failed sign-ins per login and
-// address; after a few free ones, each further failure locks that pair out for twice as
-// long as the one before, up to a cap, and a locked-out sign-in is refused before any
-// password is compared. Failures are forgotten after a quiet while, and at a success.
-type throttle struct {
-	free   int
-	base   time.Duration
-	cap    time.Duration
-	forget time.Duration
-	max    int
-
-	mu   sync.Mutex
-	keys map[string]*failures
-}
-
-type failures struct {
-	count       int
-	last, until time.Time
-}
-
-// newThrottle allows 5 failures, then locks out for 1 s, 2 s, 4 s … up to a minute.
-func newThrottle() *throttle {
-	return &throttle{free: 5, base: time.Second, cap: time.Minute, forget: 15 * time.Minute, max: 100_000, keys: map[string]*failures{}}
-}
-
-// wait returns how long key stays locked out: 0 when it may try now.
-func (t *throttle) wait(key string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if f := t.keys[key]; f != nil && f.until.After(now) {
-		return f.until.Sub(now)
-	}
-	return 0
-}
-
-// fail records a failed sign-in of key.
-func (t *throttle) fail(key string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f := t.keys[key]
-	if f == nil {
-		if len(t.keys) >= t.max {
-			for k, old := range t.keys { // make room: forget the quiet ones, then any
-				if now.Sub(old.last) > t.forget || len(t.keys) >= t.max {
-					delete(t.keys, k)
-				}
-			}
-		}
-		f = &failures{}
-		t.keys[key] = f
-	}
-	if now.Sub(f.last) > t.forget {
-		f.count = 0
-	}
-	f.count++
-	f.last = now
-	if n := f.count - t.free; n > 0 {
-		lockout := t.cap
-		if n < 30 {
-			lockout = min(t.cap, t.base<<(n-1))
-		}
-		f.until = now.Add(lockout)
-	}
-}
-
-// succeed forgets the failures of key.
-func (t *throttle) succeed(key string) {
-	t.mu.Lock()
-	delete(t.keys, key)
-	t.mu.Unlock()
 }

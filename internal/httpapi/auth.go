@@ -8,14 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/signin"
 )
 
 // verifiedFor is how long a verified login is trusted without reading its user again.
@@ -27,31 +26,17 @@ const verifiedFor = 5 * time.Second
 // maxVerified bounds the cache of verified logins.
 const maxVerified = 10_000
 
-// Bounds of the password comparisons in progress: bcrypt is slow on purpose, so at most
-// half the processor's cores compare passwords at once (the rest serve requests of users
-// already signed in), and at most maxWaitingSignIns more wait, each for at most
-// signInWait, before being told to retry.
-var maxComparing = max(1, runtime.GOMAXPROCS(0)/2)
-
-const (
-	maxWaitingSignIns = 64
-	signInWait        = 5 * time.Second
-)
-
 // authenticator checks HTTP Basic credentials "username@clientcode:password" against the
 // store. bcrypt makes each check slow on purpose, so a verified login is remembered by a
 // keyed digest of the credentials, and concurrent checks of one login share one
 // comparison. Failed sign-ins are throttled per login and per source address before any
-// password is compared.
+// password is compared, and comparisons are bounded, by the process's signin.Guard.
 type authenticator struct {
 	logins  customer.Logins
 	log     *slog.Logger
 	key     [32]byte
 	trusted []netip.Prefix // proxies whose X-Forwarded-For is believed
-
-	byLogin, byAddress *throttle
-	comparing          chan struct{} // a token per password comparison in progress
-	waiting            atomic.Int32  // sign-ins waiting for a token
+	guard   *signin.Guard
 
 	mu       sync.Mutex
 	verified map[[32]byte]*verified
@@ -74,13 +59,8 @@ func (v *verified) reusable() bool {
 	}
 }
 
-func newAuthenticator(logins customer.Logins, log *slog.Logger, trusted []netip.Prefix) *authenticator {
-	a := &authenticator{
-		logins: logins, log: log, trusted: trusted,
-		byLogin: newLoginThrottle(), byAddress: newAddressThrottle(),
-		comparing: make(chan struct{}, maxComparing),
-		verified:  map[[32]byte]*verified{},
-	}
+func newAuthenticator(logins customer.Logins, log *slog.Logger, trusted []netip.Prefix, guard *signin.Guard) *authenticator {
+	a := &authenticator{logins: logins, log: log, trusted: trusted, guard: guard, verified: map[[32]byte]*verified{}}
 	rand.Read(a.key[:])
 	return a
 }
@@ -99,15 +79,6 @@ var (
 func unauthorized(reason error) error {
 	return &customer.Error{Kind: customer.Unauthorized, Message: errUnauthorized.Message, Err: reason}
 }
-
-// retryLater is an error whose caller may try again after a known time (Retry-After).
-type retryLater struct {
-	err   error
-	after time.Duration
-}
-
-func (e *retryLater) Error() string { return e.err.Error() }
-func (e *retryLater) Unwrap() error { return e.err }
 
 // authenticate returns the user whose credentials the request carries.
 // Errors: Unauthorized, RateLimited (too many failed sign-ins, or too many in progress),
@@ -128,7 +99,7 @@ func (a *authenticator) authenticate(r *http.Request) (*customer.User, error) {
 	h.Write([]byte(password))
 	var digest [32]byte
 	h.Sum(digest[:0])
-	loginKey, addr := loginKey(login), clientAddress(r, a.trusted)
+	addr := signin.ClientAddress(r, a.trusted)
 
 	a.mu.Lock()
 	v := a.verified[digest]
@@ -140,7 +111,7 @@ func (a *authenticator) authenticate(r *http.Request) (*customer.User, error) {
 	// Credentials verified before (v) need no password comparison: only others are
 	// throttled.
 	if v == nil {
-		if err := a.throttled(login, loginKey, addr); err != nil {
+		if err := a.guard.Check(login, addr, time.Now()); err != nil {
 			a.mu.Unlock()
 			return nil, err
 		}
@@ -164,48 +135,29 @@ func (a *authenticator) authenticate(r *http.Request) (*customer.User, error) {
 	}
 	switch {
 	case mine.err == nil:
-		a.byLogin.succeed(loginKey)
+		a.guard.Succeeded(login)
 	case customer.IsKind(mine.err, customer.Unauthorized):
-		a.failed(r, login, loginKey, addr, mine.err)
+		a.failed(r, login, addr, mine.err)
 	}
 	return mine.user, mine.err
 }
 
-// throttled returns a RateLimited error when the login or the address is locked out.
-func (a *authenticator) throttled(login, loginKey string, addr netip.Addr) error {
-	now := time.Now()
-	if d := a.byLogin.wait(loginKey, now); d > 0 {
-		return &retryLater{customer.Errorf(customer.RateLimited,
-			"too many failed sign-ins as %s: retry after the Retry-After seconds", login), d}
-	}
-	if addr.IsValid() {
-		if d := a.byAddress.wait(addressKey(addr), now); d > 0 {
-			return &retryLater{customer.Errorf(customer.RateLimited,
-				"too many failed sign-ins from this address: retry after the Retry-After seconds"), d}
-		}
-	}
-	return nil
-}
-
 // failed counts a failed sign-in against the login and the address, and logs it (never
 // the password).
-func (a *authenticator) failed(r *http.Request, login, loginKey string, addr netip.Addr, err error) {
-	now := time.Now()
-	n, lockout := a.byLogin.fail(loginKey, now)
+func (a *authenticator) failed(r *http.Request, login string, addr netip.Addr, err error) {
+	f := a.guard.Failed(login, addr, time.Now())
 	attrs := []slog.Attr{
 		slog.String("login", login),
 		slog.String("address", addr.String()),
 		slog.String("request_id", requestID(r.Context())),
 		slog.String("reason", reasonOf(err)),
-		slog.Int("login_failures", n),
+		slog.Int("login_failures", f.LoginFailures),
 	}
 	if addr.IsValid() {
-		an, alock := a.byAddress.fail(addressKey(addr), now)
-		attrs = append(attrs, slog.Int("address_failures", an))
-		lockout = max(lockout, alock)
+		attrs = append(attrs, slog.Int("address_failures", f.AddressFailures))
 	}
-	if lockout > 0 {
-		attrs = append(attrs, slog.Float64("locked_out_s", lockout.Seconds()))
+	if f.Lockout > 0 {
+		attrs = append(attrs, slog.Float64("locked_out_s", f.Lockout.Seconds()))
 	}
 	a.log.LogAttrs(r.Context(), slog.LevelWarn, "sign-in failed", attrs...)
 }
@@ -228,7 +180,7 @@ func (a *authenticator) check(r *http.Request, username, code, password string, 
 	user, err := a.logins.UserByLogin(ctx, code, username)
 	if customer.IsKind(err, customer.NotFound) {
 		// Cost the same as a wrong password, so that the time taken tells nothing.
-		if _, err := a.compare(ctx, "", password); err != nil {
+		if _, err := a.guard.Compare(ctx, "", password); err != nil {
 			return nil, err
 		}
 		return nil, unauthorized(errNoSuchUser)
@@ -238,7 +190,7 @@ func (a *authenticator) check(r *http.Request, username, code, password string, 
 	}
 	known := earlier != nil && earlier.err == nil && earlier.user.ID == user.ID && earlier.user.PasswordHash == user.PasswordHash
 	if !known {
-		match, err := a.compare(ctx, user.PasswordHash, password)
+		match, err := a.guard.Compare(ctx, user.PasswordHash, password)
 		if err != nil {
 			return nil, err
 		}
@@ -252,35 +204,6 @@ func (a *authenticator) check(r *http.Request, username, code, password string, 
 	}
 	return user, nil
 }
-
-// compare checks a password against a bcrypt hash once a comparison token is free.
-// Errors: RateLimited (too many sign-ins waiting, or none freed in time).
-func (a *authenticator) compare(ctx context.Context, hash, password string) (bool, error) {
-	select {
-	case a.comparing <- struct{}{}:
-	default:
-		if a.waiting.Add(1) > maxWaitingSignIns {
-			a.waiting.Add(-1)
-			return false, &retryLater{errBusy, time.Second}
-		}
-		t := time.NewTimer(signInWait)
-		defer t.Stop()
-		select {
-		case a.comparing <- struct{}{}:
-			a.waiting.Add(-1)
-		case <-t.C:
-			a.waiting.Add(-1)
-			return false, &retryLater{errBusy, time.Second}
-		case <-ctx.Done():
-			a.waiting.Add(-1)
-			return false, &retryLater{errBusy, time.Second}
-		}
-	}
-	defer func() { <-a.comparing }()
-	return customer.CheckPassword(hash, password), nil
-}
-
-var errBusy = customer.Errorf(customer.RateLimited, "too many sign-ins are being checked at once: retry after the Retry-After seconds")
 
 // rateLimits holds one token bucket per user.
 type rateLimits struct {

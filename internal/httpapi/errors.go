@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/custd/custd/internal/customer"
+	"github.com/custd/custd/internal/signin"
 )
 
 // statusOf maps every error kind to its HTTP status.
@@ -65,9 +66,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="custd", charset="UTF-8"`)
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		after := "1"
-		var rl *retryLater
+		var rl *signin.RetryLater
 		if errors.As(err, &rl) {
-			after = strconv.Itoa(int(math.Ceil(rl.after.Seconds())))
+			after = strconv.Itoa(int(math.Ceil(rl.After.Seconds())))
 		}
 		w.Header().Set("Retry-After", after)
 	}

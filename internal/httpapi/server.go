@@ -19,6 +19,7 @@ import (
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/metrics"
 	"github.com/custd/custd/internal/reqlog"
+	"github.com/custd/custd/internal/signin"
 	"github.com/custd/custd/internal/webhook"
 )
 
@@ -62,6 +63,10 @@ type Config struct {
 	// header names the client's address, which failed sign-ins are counted against.
 	// Without them the client's address is the connection's.
 	TrustedProxies []netip.Prefix
+	// SignIns throttles failed sign-ins and bounds password comparisons; share one with
+	// the console, so that guesses count the same wherever they come in. A new one when
+	// nil.
+	SignIns *signin.Guard
 	// CORSOrigins are the web origins (such as https://portal.example.com, or "*" for
 	// any) whose pages may call the API from a browser; none when empty. See
 	// ParseOrigins.
@@ -136,6 +141,9 @@ func New(cfg Config) *API {
 	if cfg.TimeFormat == "" {
 		cfg.TimeFormat = TimeRFC3339
 	}
+	if cfg.SignIns == nil {
+		cfg.SignIns = signin.New()
+	}
 	s := &server{
 		customers:    cfg.Store,
 		history:      cfg.Store,
@@ -146,7 +154,7 @@ func New(cfg Config) *API {
 		log:          cfg.Logger,
 		enc:          encoder{layout: cfg.TimeFormat.layout()},
 		baseURL:      strings.TrimRight(cfg.BaseURL, "/"),
-		auth:         newAuthenticator(cfg.Store, cfg.Logger, cfg.TrustedProxies),
+		auth:         newAuthenticator(cfg.Store, cfg.Logger, cfg.TrustedProxies, cfg.SignIns),
 		limits:       newRateLimits(cfg.RateLimit),
 		requestLog:   cfg.Store,
 		metrics:      cfg.Metrics,

@@ -1,4 +1,4 @@
-package httpapi
+package signin
 
 import (
 	"crypto/sha256"
@@ -18,8 +18,9 @@ import (
 // work, and failures are forgotten after a quiet while.
 //
 // The cap is what keeps a real user from being locked out for long by someone guessing
-// at their login: they wait at most that long. The verified-credentials cache of the
-// authenticator lets users already signed in through, whatever the lockout.
+// at their login: they wait at most that long. The API's cache of verified credentials
+// lets users already signed in through, whatever the lockout, and so does a console
+// session.
 type throttle struct {
 	free   int           // failures before the first lockout
 	base   time.Duration // the first lockout
@@ -135,10 +136,10 @@ func addressKey(addr netip.Addr) string {
 	return addr.Unmap().String()
 }
 
-// clientAddress returns the address a request comes from: its peer's, or, when the peer
+// ClientAddress returns the address a request comes from: its peer's, or, when the peer
 // is a trusted proxy, the last address in X-Forwarded-For that is not one of the trusted
 // proxies (the addresses before it were written by the client and prove nothing).
-func clientAddress(r *http.Request, trusted []netip.Prefix) netip.Addr {
+func ClientAddress(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr

@@ -1,12 +1,16 @@
-package httpapi
+package signin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/custd/custd/internal/customer"
 )
 
 func TestThrottleLockouts(t *testing.T) {
@@ -83,7 +87,7 @@ func TestClientAddress(t *testing.T) {
 		if tc.forwarded != "" {
 			r.Header.Set("X-Forwarded-For", tc.forwarded)
 		}
-		if got := clientAddress(r, tc.trusted); got.String() != tc.want {
+		if got := ClientAddress(r, tc.trusted); got.String() != tc.want {
 			t.Errorf("%s forwarding %q: %s, want %s", tc.remote, tc.forwarded, got, tc.want)
 		}
 	}
@@ -96,31 +100,74 @@ func TestClientAddress(t *testing.T) {
 // TestPasswordComparisonsAreBounded: once every comparison token is taken and enough
 // sign-ins wait, another is told to retry at once, without running bcrypt.
 func TestPasswordComparisonsAreBounded(t *testing.T) {
-	a := newAuthenticator(nil, nil, nil)
-	for range cap(a.comparing) {
-		a.comparing <- struct{}{}
+	g := New()
+	for range cap(g.comparing) {
+		g.comparing <- struct{}{}
 	}
-	a.waiting.Store(maxWaitingSignIns)
-	if _, err := a.compare(context.Background(), "", "password"); err == nil {
+	g.waiting.Store(maxWaitingSignIns)
+	if _, err := g.Compare(context.Background(), "", "password"); err == nil {
 		t.Fatal("compared with every token taken and the queue full")
-	} else if rl, ok := err.(*retryLater); !ok || rl.after != time.Second {
+	} else if rl, ok := err.(*RetryLater); !ok || rl.After != time.Second {
 		t.Fatalf("error %v, want a retry after a second", err)
 	}
-	if a.waiting.Load() != maxWaitingSignIns {
-		t.Fatalf("%d waiting afterwards", a.waiting.Load())
+	if g.waiting.Load() != maxWaitingSignIns {
+		t.Fatalf("%d waiting afterwards", g.waiting.Load())
 	}
 	// With room in the queue, a sign-in waits for a token, until its context ends.
-	a.waiting.Store(0)
+	g.waiting.Store(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := a.compare(ctx, "", "password"); err == nil {
+	if _, err := g.Compare(ctx, "", "password"); err == nil {
 		t.Fatal("compared with every token taken")
 	}
-	if a.waiting.Load() != 0 {
-		t.Fatalf("%d waiting afterwards", a.waiting.Load())
+	if g.waiting.Load() != 0 {
+		t.Fatalf("%d waiting afterwards", g.waiting.Load())
 	}
-	<-a.comparing // one token comes back: the next sign-in compares
-	if match, err := a.compare(context.Background(), "", "password"); err != nil || match {
+	<-g.comparing // one token comes back: the next sign-in compares
+	if match, err := g.Compare(context.Background(), "", "password"); err != nil || match {
 		t.Fatalf("compare with a token free: %v %v", match, err)
+	}
+}
+
+// TestGuard: a login and an address are locked out by their own failures, each with the
+// reason, and a success forgets the login's.
+func TestGuard(t *testing.T) {
+	g := New()
+	now := time.Unix(1_800_000_000, 0)
+	alice, home, office := "Alice@ACME", netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("198.51.100.1")
+	for range 5 {
+		if err := g.Check(alice, home, now); err != nil {
+			t.Fatalf("locked out before failing: %v", err)
+		}
+		if f := g.Failed(alice, home, now); f.Lockout != 0 {
+			t.Fatalf("free failures lock out: %+v", f)
+		}
+	}
+	f := g.Failed("alice@acme", office, now) // the same login in another letter case
+	if f.LoginFailures != 6 || f.AddressFailures != 1 || f.Lockout != time.Second {
+		t.Fatalf("the sixth failure: %+v", f)
+	}
+	var rl *RetryLater
+	err := g.Check(alice, netip.MustParseAddr("192.0.2.1"), now)
+	if !errors.As(err, &rl) || rl.After != time.Second || !customer.IsKind(err, customer.RateLimited) ||
+		!strings.Contains(err.Error(), "too many failed sign-ins as Alice@ACME") {
+		t.Fatalf("a locked-out login: %v", err)
+	}
+	if err := g.Check("bob@acme", home, now); err != nil {
+		t.Fatalf("another login from the same address: %v", err)
+	}
+	g.Succeeded(alice)
+	if err := g.Check(alice, home, now); err != nil {
+		t.Fatalf("after a success: %v", err)
+	}
+	for range 25 {
+		g.Failed(fmt.Sprint("guess", now.UnixNano()), home, now)
+		now = now.Add(time.Nanosecond)
+	}
+	if err := g.Check("carol@acme", home, now); !errors.As(err, &rl) || !strings.Contains(err.Error(), "from this address") {
+		t.Fatalf("a locked-out address: %v", err)
+	}
+	if err := g.Check("carol@acme", netip.Addr{}, now); err != nil {
+		t.Fatalf("no address known: %v", err)
 	}
 }
