@@ -343,8 +343,8 @@ func (tb *tab) signIn(login string) {
 
 // TestConsoleInBrowser walks the console's flows in headless Chromium: sign in, search,
 // open, an edit with field errors then fixed, a conflicting edit from a second browser,
-// close, the history, the request log, the webhooks, a readonly user, a user of another
-// client, sign out. Every page passes axe-core and fits 360 px. CUSTD_SCREENSHOTS=dir
+// close, the history, the request log, the users, the webhooks, a readonly user, a user of
+// another client, sign out. Every page passes axe-core and fits 360 px. CUSTD_SCREENSHOTS=dir
 // saves screenshots of the customer page and the history timeline there.
 func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
@@ -489,6 +489,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("the request log filtered to 4xx shows a 303")
 	}
 	admin.check("request log")
+
+	// The users of the client, to its admin.
+	admin.open("/console/users")
+	admin.shows("the users", "admin@acme", "clerk@acme", "viewer@acme", "Add a user")
+	admin.check("users")
 
 	// The webhooks page shows the receiver, its subscription and a delivery of the
 	// edits, with the receiver's last answer; the admin sends it again.

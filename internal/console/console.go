@@ -29,7 +29,7 @@ type Store interface {
 	customer.History
 	customer.Webhooks
 	customer.RequestLog
-	customer.Logins
+	customer.Accounts // sign-in, and the users page
 	customer.Sessions
 }
 

@@ -537,3 +537,68 @@ func TestCustomerList(t *testing.T) {
 		t.Fatalf("the first page of 2:\n%.4000s", page.body)
 	}
 }
+
+var secret = regexp.MustCompile(`<code class="secret">([^<]+)</code>`)
+
+// TestUsersPage: an admin adds a user of its client with a generated password shown once,
+// changes its role, gives it a new password; the user signs in with each; other roles
+// cannot open the page, and another client's admin sees none of these users.
+func TestUsersPage(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *site) {
+		admin := s.signedIn("admin@acme")
+		page := admin.get("/console/users").want(t, http.StatusOK)
+		for _, want := range []string{"admin@acme", "clerk@acme", "viewer@acme"} {
+			if !strings.Contains(page.body, want) {
+				t.Errorf("the users page does not list %s", want)
+			}
+		}
+		if strings.Contains(page.body, "@other") {
+			t.Error("the users page lists another client's users")
+		}
+		token := page.hidden("csrf")
+		// Refused, with every problem at once.
+		p := admin.do("POST", "/console/users", url.Values{"csrf": {token}, "username": {"has space"}, "role": {"boss"}, "password": {"short"}}).
+			want(t, http.StatusBadRequest)
+		for _, id := range []string{"u-username-error", "u-role-error", "u-password-error"} {
+			if !strings.Contains(p.body, `id="`+id+`"`) {
+				t.Errorf("the refused user has no %s", id)
+			}
+		}
+		// Added, with a password made and shown once.
+		p = admin.do("POST", "/console/users", url.Values{"csrf": {token}, "username": {"agent"}, "role": {"readonly"}}).want(t, http.StatusOK)
+		m := secret.FindStringSubmatch(p.body)
+		if m == nil || !strings.Contains(p.body, "User agent@acme added, with the role readonly.") {
+			t.Fatalf("adding a user:\n%.3000s", p.body)
+		}
+		agent := s.browser()
+		agent.signIn("agent@acme", m[1]).want(t, http.StatusSeeOther)
+		admin.do("POST", "/console/users", url.Values{"csrf": {token}, "username": {"Agent"}, "role": {"readonly"}}).want(t, http.StatusConflict)
+		// A new role applies to the user's session at once.
+		agent.get("/console/customers/new").want(t, http.StatusForbidden)
+		admin.do("POST", "/console/users/role", url.Values{"csrf": {token}, "username": {"agent"}, "role": {"readwrite"}}).want(t, http.StatusOK)
+		agent.get("/console/customers/new").want(t, http.StatusOK)
+		admin.do("POST", "/console/users/role", url.Values{"csrf": {token}, "username": {"admin"}, "role": {"readonly"}}).want(t, http.StatusConflict)
+		// A new password ends the user's sessions; the old password no longer signs in.
+		p = admin.do("POST", "/console/users/password", url.Values{"csrf": {token}, "username": {"agent"}}).want(t, http.StatusOK)
+		n := secret.FindStringSubmatch(p.body)
+		if n == nil || n[1] == m[1] {
+			t.Fatalf("a new password:\n%.3000s", p.body)
+		}
+		agent.get("/console/customers").want(t, http.StatusSeeOther)
+		s.browser().signIn("agent@acme", m[1]).want(t, http.StatusUnauthorized)
+		s.browser().signIn("agent@acme", n[1]).want(t, http.StatusSeeOther)
+		// Only admins, and only of their client.
+		s.signedIn("clerk@acme").get("/console/users").want(t, http.StatusForbidden)
+		other := s.signedIn("admin@other")
+		if page := other.get("/console/users").want(t, http.StatusOK); strings.Contains(page.body, "agent@acme") {
+			t.Error("another client's admin sees acme's users")
+		}
+		other.do("POST", "/console/users/password", url.Values{"csrf": {other.csrf()}, "username": {"agent"}}).want(t, http.StatusNotFound)
+		// The passwords are in no request log record.
+		for _, r := range s.requestLog("admin@acme") {
+			if strings.Contains(r.Path+r.Query+r.Error, m[1]) || strings.Contains(r.Path+r.Query+r.Error, n[1]) {
+				t.Errorf("a password in the request log: %+v", r)
+			}
+		}
+	})
+}

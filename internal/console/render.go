@@ -40,7 +40,7 @@ type asset struct {
 
 // sections tell the navigation which part of the console each page belongs to.
 var sections = map[string]string{"customers": "customers", "customer": "customers", "close": "customers",
-	"history": "customers", "requests": "requests", "webhooks": "webhooks"}
+	"history": "customers", "requests": "requests", "webhooks": "webhooks", "users": "users"}
 
 func parsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}, assets: map[string]asset{}}

@@ -33,6 +33,10 @@ func (c *console) routes() []route {
 		{"GET /console/customers/{id}/history/{version}", c.signedIn(c.version)},
 
 		{"GET /console/requests", c.admin(c.requests)},
+		{"GET /console/users", c.admin(c.users)},
+		{"POST /console/users", c.admin(c.addUser)},
+		{"POST /console/users/role", c.admin(c.setRole)},
+		{"POST /console/users/password", c.admin(c.resetPassword)},
 		{"GET /console/webhooks", c.signedIn(c.webhooks)},
 		{"POST /console/webhooks/deliveries/{id}/retry", c.admin(c.retryDelivery)},
 
