@@ -48,8 +48,8 @@ type Store struct {
 	feedClaims map[string]bool // the feed consumers claimed (ClaimFeed)
 }
 
-// Open opens the SQLite database at path, creating it if needed, and brings its schema up
-// to date. Errors: the schema is newer than this binary, or the file cannot be opened
+// Open opens the SQLite database at path, creating it if needed (readable and writable by
+// its owner only), and brings its schema up to date. Errors: the schema is newer than this binary, or the file cannot be opened
 // (the message says why: a missing folder, a permission, a file that is not a database).
 func Open(ctx context.Context, path string) (*Store, error) { return open(ctx, path, true) }
 
@@ -62,6 +62,17 @@ func open(ctx context.Context, path string, create bool) (*Store, error) {
 		return nil, errors.New("sqlite: empty database path")
 	}
 	mode := "" // SQLite's own: read-write, created if missing
+	if create {
+		if err := createPrivate(path); err != nil {
+			if ferr := folderProblem(path); ferr != nil {
+				return nil, ferr
+			}
+			if errors.Is(err, fs.ErrPermission) {
+				return nil, fmt.Errorf("sqlite %s: permission denied: cannot create the database file in folder %s: %w", path, filepath.Dir(path), err)
+			}
+			return nil, fmt.Errorf("sqlite %s: %w", path, err)
+		}
+	}
 	if !create {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			if err := folderProblem(path); err != nil {
@@ -172,6 +183,22 @@ func folderProblem(path string) error {
 		return fmt.Errorf("sqlite %s: %s is not a folder", path, dir)
 	}
 	return nil
+}
+
+// createPrivate creates the database file with mode 0600 when it does not exist yet: it
+// holds customers' personal data and password hashes. SQLite would create it 0644 less
+// the umask, world-readable under the usual 022, and gives the -wal and -shm files it
+// makes later the database file's own mode, so they are private too. An existing file
+// keeps the mode its owner gave it.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // Pragmas of each kind of connection, beside those every connection has (dsn).
