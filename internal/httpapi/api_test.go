@@ -122,6 +122,8 @@ const (
 	clerk  = as("clerk@acme")
 	other  = as("admin@other")
 	nobody = as("")
+	// wrong sends admin@acme with a wrong password ("x:" before the right one).
+	wrong = as("admin@acme:x")
 )
 
 // header is one request header.

@@ -65,7 +65,7 @@ func contractOf(f httpapi.TimeFormat) (*contract, error) {
 // document describes: a documented status of the operation, its required headers, and a
 // body of its media type that validates against its schema. A request to a path or
 // method the document does not have must get the documented error body (404, or 405
-// with Allow).
+// with Allow, or under /v1/ a 401 for credentials that are not valid).
 func checkContract(t *testing.T, f httpapi.TimeFormat, req *http.Request, r *result) {
 	t.Helper()
 	c, err := contractOf(f)
@@ -94,7 +94,14 @@ func checkContract(t *testing.T, f httpapi.TimeFormat, req *http.Request, r *res
 	found, pathParams, err := c.find(route)
 	var routeErr *routers.RouteError
 	if errors.As(err, &routeErr) {
-		if c.hasPath(route) {
+		v1 := len(route.URL.Path) >= 3 && strings.EqualFold(route.URL.Path[:3], "/v1") && (len(route.URL.Path) == 3 || route.URL.Path[3] == '/')
+		if v1 && r.status == http.StatusUnauthorized {
+			// The description's rule: under /v1/ the credentials are checked before the
+			// path and method.
+			if r.header.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s: 401 without WWW-Authenticate", what)
+			}
+		} else if c.hasPath(route) {
 			if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") == "" {
 				t.Errorf("%s: the document has no such operation, yet the status is %d with Allow %q", what, r.status, r.header.Get("Allow"))
 			}

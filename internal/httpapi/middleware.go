@@ -313,22 +313,32 @@ func canonicalPaths(routes []route, next http.Handler) http.Handler {
 	})
 }
 
-// requireAuth authenticates the request and, for writes, checks the user's role.
+// requireAuth runs next for the user the request authenticates as, if authorize lets it.
 func (s *server) requireAuth(write bool, next func(*http.Request, *customer.User) (*response, error)) handlerFunc {
 	return func(r *http.Request) (*response, error) {
-		u, err := s.auth.authenticate(r)
+		u, err := s.authorize(r, write)
 		if err != nil {
 			return nil, err
 		}
-		if st := stateOf(r); st != nil {
-			st.user = u
-		}
-		if err := s.limits.allow(u.ID); err != nil {
-			return nil, err
-		}
-		if write && !u.Role.CanWrite() {
-			return nil, customer.Errorf(customer.Forbidden, "user %s@%s has the %s role, which cannot change customers", u.Username, u.ClientCode, u.Role)
-		}
 		return next(r, u)
 	}
+}
+
+// authorize authenticates the request, counts it against the user's rate limit and, for
+// writes, checks the user's role. Errors: Unauthorized, RateLimited, Forbidden, Unavailable.
+func (s *server) authorize(r *http.Request, write bool) (*customer.User, error) {
+	u, err := s.auth.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	if st := stateOf(r); st != nil {
+		st.user = u
+	}
+	if err := s.limits.allow(u.ID); err != nil {
+		return nil, err
+	}
+	if write && !u.Role.CanWrite() {
+		return nil, customer.Errorf(customer.Forbidden, "user %s@%s has the %s role, which cannot change customers", u.Username, u.ClientCode, u.Role)
+	}
+	return u, nil
 }

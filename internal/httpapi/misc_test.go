@@ -180,6 +180,24 @@ func TestRoutingAndFormats(t *testing.T) {
 			t.Fatalf("Allow %q", r.header.Get("Allow"))
 		}
 		a.do(admin, "GET", "/v2/Customers", nil).want(t, http.StatusNotFound)
+		a.do(nobody, "GET", "/v2/Customers", nil).want(t, http.StatusNotFound)
+		// Under /v1/ the credentials are checked first, even for a path or method that does
+		// not exist: without valid ones nothing is told about what exists there.
+		for _, c := range []struct{ method, path string }{
+			{"GET", "/v1/Accounts"}, {"GET", "/V1/accounts/7"}, {"GET", "/v1"}, {"GET", fmt.Sprintf("/v1/Customers/%d/notes", id)},
+			{"POST", fmt.Sprintf("/v1/Customers/%d", id)}, {"DELETE", "/v1/customers"},
+		} {
+			r := a.do(nobody, c.method, c.path, nil).want(t, http.StatusUnauthorized)
+			if r.header.Get("WWW-Authenticate") == "" || r.header.Get("Allow") != "" {
+				t.Errorf("%s %s without credentials: WWW-Authenticate %q, Allow %q", c.method, c.path, r.header.Get("WWW-Authenticate"), r.header.Get("Allow"))
+			}
+			a.do(wrong, c.method, c.path, nil).want(t, http.StatusUnauthorized)
+			want := http.StatusNotFound
+			if c.method != "GET" {
+				want = http.StatusMethodNotAllowed
+			}
+			a.do(admin, c.method, c.path, nil).want(t, want)
+		}
 		a.do(admin, "GET", "/v1/Customers/0", nil).want(t, http.StatusBadRequest)
 		a.do(admin, "GET", "/v1/Customers/2147483648", nil).want(t, http.StatusBadRequest)
 		a.do(admin, "GET", "/v1/Customers/999999", nil).want(t, http.StatusNotFound)

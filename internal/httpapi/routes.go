@@ -51,7 +51,9 @@ func (s *server) routes() []route {
 }
 
 // addRoutes registers the routes, a 405 naming the allowed methods for every other
-// method on their paths, and a JSON 404 for every other path.
+// method on their paths, and a JSON 404 for every other path. Under /v1/ both come only
+// after the credentials are checked: a caller without valid ones learns nothing about
+// which paths and methods exist there.
 func (s *server) addRoutes(mux *http.ServeMux, routes []route) {
 	allowed := map[string][]string{}
 	var patterns []string
@@ -68,11 +70,22 @@ func (s *server) addRoutes(mux *http.ServeMux, routes []route) {
 	for _, p := range patterns {
 		allow := strings.Join(allowed[p], ", ")
 		mux.Handle(p, routed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if apiPath(r.URL.Path) {
+				if _, err := s.authorize(r, false); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
+			}
 			w.Header().Set("Allow", allow)
 			s.writeError(w, r, customer.Errorf(customer.MethodNotAllowed, "%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow))
 		})))
 	}
 	mux.Handle("/", s.handle(func(r *http.Request) (*response, error) {
+		if apiPath(r.URL.Path) {
+			if _, err := s.authorize(r, false); err != nil {
+				return nil, err
+			}
+		}
 		return nil, customer.Errorf(customer.NotFound, "no such resource: %s", r.URL.Path)
 	}))
 }
