@@ -1498,7 +1498,7 @@ type HistoryPage struct {
 // HistoryPageOk defines model for HistoryPage.Ok.
 type HistoryPageOk bool
 
-// JSONPatch An RFC 6902 JSON Patch document: the operations, applied in order, all or none.
+// JSONPatch An RFC 6902 JSON Patch document: the operations, applied in order, all or none. At most 1000 operations; a path or from has at most 10 segments; a value nests objects and arrays at most 10 deep, with at most 1000 members or items in each; and the customer, as JSON, may not grow beyond 1 MiB (1048576 bytes) at any step: its size now plus what the operations put in (their values and the member names they make) plus what they copy. A patch that breaks a limit is a 400 that names it, and changes nothing.
 type JSONPatch = []PatchOperation
 
 // Link defines model for Link.
@@ -1525,16 +1525,16 @@ type Operation string
 
 // PatchOperation One JSON Patch operation. `value` is required for `add`, `replace` and `test`; `from` for `move` and `copy`. Errors in an operation itself are named by its index (`[0].op`).
 type PatchOperation struct {
-	// From A JSON Pointer: the source of `move` and `copy`.
+	// From A JSON Pointer of at most 10 segments: the source of `move` and `copy`.
 	From *string          `json:"from,omitempty"`
 	Op   PatchOperationOp `json:"op"`
 
-	// Path A JSON Pointer into the customer; the leading `/` may be omitted.
+	// Path A JSON Pointer into the customer, of at most 10 segments; the leading `/` may be omitted.
 	//
 	// Examples: /email, fields/2/value
 	Path string `json:"path"`
 
-	// Value The value to add, replace with, or test against.
+	// Value The value to add, replace with, or test against; objects and arrays in it nest at most 10 deep and hold at most 1000 members or items each.
 	Value interface{} `json:"value,omitempty"`
 }
 

@@ -291,7 +291,7 @@ func (s *server) patchCustomer(wr *writeRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	ops, err := parsePatch(wr.body)
+	patch, err := parsePatch(wr.body)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +300,7 @@ func (s *server) patchCustomer(wr *writeRequest) (*response, error) {
 		if err != nil {
 			return nil, err
 		}
-		if doc, err = applyPatch(doc, ops); err != nil {
+		if doc, err = patch.apply(doc); err != nil {
 			return nil, err
 		}
 		return decodeCustomer(doc, forReplace, id)
