@@ -286,6 +286,13 @@ func (s *server) replaceCustomer(wr *writeRequest) (*response, error) {
 	return s.write(wr, &customer.Write{ID: id, Input: in, If: parseIfMatch(wr.r), Operation: customer.OpReplace}, s.renderOK(wr.r))
 }
 
+// patchCustomer applies a JSON Patch to the customer as it is when the write locks it. The
+// patch is first applied to the customer as it is now, before the write: the work, and
+// every error it finds, happen there, without holding the write (on SQLite, the one
+// writer every client waits for). The write then only checks that the customer has not
+// changed since, which it almost never has; if it has, the patch is applied again there,
+// which its limits keep as cheap as the write itself, and a failure of that is explained
+// after the write gave up.
 func (s *server) patchCustomer(wr *writeRequest) (*response, error) {
 	id, err := pathID(wr.r)
 	if err != nil {
@@ -295,17 +302,45 @@ func (s *server) patchCustomer(wr *writeRequest) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	change := func(cur *customer.Customer) (*customer.Writable, error) {
-		doc, err := json.Marshal(s.enc.customer(cur))
+	ifMatch := parseIfMatch(wr.r)
+	cur, err := s.customers.Customer(wr.r.Context(), wr.user.ClientID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := ifMatch.Check(cur); err != nil {
+		return nil, err
+	}
+	patched := func(c *customer.Customer, explain bool) (*customer.Writable, error) {
+		doc, err := json.Marshal(s.enc.customer(c))
 		if err != nil {
 			return nil, err
 		}
-		if doc, err = patch.apply(doc); err != nil {
+		out, err := patch.applyOnce(doc)
+		switch {
+		case err != nil && explain:
+			return nil, patch.explain(doc, err)
+		case err != nil && customer.KindOf(err) == customer.Internal:
+			return nil, &patchFailure{doc: doc, err: err}
+		case err != nil:
 			return nil, err
 		}
-		return decodeCustomer(doc, forReplace, id)
+		return decodeCustomer(out, forReplace, id)
 	}
-	return s.write(wr, &customer.Write{ID: id, Change: change, If: parseIfMatch(wr.r), Operation: customer.OpPatch}, s.renderOK(wr.r))
+	in, err := patched(cur, true)
+	if err != nil {
+		return nil, err
+	}
+	change := func(locked *customer.Customer) (*customer.Writable, error) {
+		if locked.Version == cur.Version {
+			return in, nil
+		}
+		return patched(locked, false)
+	}
+	resp, err := s.write(wr, &customer.Write{ID: id, Change: change, If: ifMatch, Operation: customer.OpPatch}, s.renderOK(wr.r))
+	if f := (*patchFailure)(nil); errors.As(err, &f) {
+		return nil, patch.explain(f.doc, f.err)
+	}
+	return resp, err
 }
 
 // closeCustomer closes the account and keeps it: a billing record is never erased.

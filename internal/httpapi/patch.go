@@ -239,10 +239,15 @@ func (p *jsonPatch) options(room int) *jsonpatch.ApplyOptions {
 
 // explain turns an error of applyOnce on doc into the error that names the failed
 // operation: the last one of the shortest failing prefix. Applying a prefix costs no more
-// than applying the patch, and the prefix is found in a few.
+// than applying the patch, and the prefix is found in a few. Copies that would grow the
+// customer too large are not looked for: those prefixes are the costly ones to apply.
 func (p *jsonPatch) explain(doc []byte, err error) error {
-	if customer.KindOf(err) != customer.Internal {
+	var tooLarge *jsonpatch.AccumulatedCopySizeError
+	switch {
+	case customer.KindOf(err) != customer.Internal:
 		return err
+	case errors.As(err, &tooLarge):
+		return customer.Errorf(customer.Invalid, "the copy operations of the patch would make the customer larger than %d bytes (1 MiB) as JSON", maxBody)
 	}
 	opts := p.options(maxBody - len(doc) - p.grows)
 	lo, hi := 0, len(p.all)-1 // the failing operation is in [lo, hi]
@@ -259,15 +264,21 @@ func (p *jsonPatch) explain(doc []byte, err error) error {
 	if op.from != "" {
 		what = fmt.Sprintf("operation %d (%s from %s to %s)", op.index, op.op, op.from, op.path)
 	}
-	var tooLarge *jsonpatch.AccumulatedCopySizeError
 	switch {
 	case op.op == "test":
 		return customer.Errorf(customer.Conflict, "%s failed: the document does not hold that value", what)
-	case errors.As(err, &tooLarge):
-		return customer.Errorf(customer.Invalid, "%s would make the customer larger than %d bytes (1 MiB) as JSON", what, maxBody)
 	case errors.Is(err, jsonpatch.ErrMissing), errors.Is(err, jsonpatch.ErrInvalidIndex):
 		return customer.Errorf(customer.Invalid, "%s cannot apply: its path does not exist in the customer", what)
 	default:
 		return customer.Errorf(customer.Invalid, "%s cannot apply: %v", what, err)
 	}
 }
+
+// patchFailure is a patch that failed inside a write, on the document doc. The write
+// gives up with it, and the failed operation is found after, outside the write (explain).
+type patchFailure struct {
+	doc []byte
+	err error
+}
+
+func (f *patchFailure) Error() string { return "the patch does not apply: " + f.err.Error() }
