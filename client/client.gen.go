@@ -1498,7 +1498,7 @@ type HistoryPage struct {
 // HistoryPageOk defines model for HistoryPage.Ok.
 type HistoryPageOk bool
 
-// JSONPatch An RFC 6902 JSON Patch document: the operations, applied in order, all or none. At most 1000 operations; a path or from has at most 10 segments; a value nests objects and arrays at most 10 deep, with at most 1000 members or items in each; and the customer, as JSON, may not grow beyond 1 MiB (1048576 bytes) at any step: its size now plus what the operations put in (their values and the member names they make) plus what they copy. A patch that breaks a limit is a 400 that names it, and changes nothing.
+// JSONPatch An RFC 6902 JSON Patch document: the operations, applied in order, all or none. An empty patch `[]` changes nothing, not even the version, and is answered with the customer as it is (its `If-Match` is still checked). At most 1000 operations; a path or from has at most 10 segments; a value nests objects and arrays at most 10 deep, with at most 1000 members or items in each; and the customer, as JSON, may not grow beyond 1 MiB (1048576 bytes) at any step: its size now plus what the operations put in (their values and the member names they make) plus what they copy. A patch that breaks a limit is a 400 that names it, and changes nothing.
 type JSONPatch = []PatchOperation
 
 // Link defines model for Link.
@@ -2835,7 +2835,7 @@ type ClientInterface interface {
 
 	// PatchCustomerWithBody Change part of a customer (JSON Patch)
 	//
-	// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
+	// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. An empty patch `[]` writes nothing: the answer is the customer as it is, with its current `ETag`. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2844,7 +2844,7 @@ type ClientInterface interface {
 
 	// PatchCustomerWithApplicationJSONPatchPlusJSONBody Change part of a customer (JSON Patch)
 	//
-	// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
+	// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. An empty patch `[]` writes nothing: the answer is the customer as it is, with its current `ETag`. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
 	//
 	// Takes a body of the `application/json-patch+json` content type.
 	//
@@ -3178,7 +3178,7 @@ func (c *Client) GetCustomer(ctx context.Context, id CustomerIdPath, params *Get
 
 // PatchCustomerWithBody Change part of a customer (JSON Patch)
 //
-// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
+// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. An empty patch `[]` writes nothing: the answer is the customer as it is, with its current `ETag`. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3197,7 +3197,7 @@ func (c *Client) PatchCustomerWithBody(ctx context.Context, id CustomerIdPath, p
 
 // PatchCustomerWithApplicationJSONPatchPlusJSONBody Change part of a customer (JSON Patch)
 //
-// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
+// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. An empty patch `[]` writes nothing: the answer is the customer as it is, with its current `ETag`. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
 //
 // Takes a body of the `application/json-patch+json` content type.
 //
@@ -6475,7 +6475,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchCustomerWithBodyWithResponse Change part of a customer (JSON Patch)
 	//
-	// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
+	// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. An empty patch `[]` writes nothing: the answer is the customer as it is, with its current `ETag`. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6484,7 +6484,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchCustomerWithApplicationJSONPatchPlusJSONBodyWithResponse Change part of a customer (JSON Patch)
 	//
-	// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
+	// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. An empty patch `[]` writes nothing: the answer is the customer as it is, with its current `ETag`. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
 	//
 	// Takes a body of the `application/json-patch+json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10628,7 +10628,7 @@ func (c *ClientWithResponses) GetCustomerWithResponse(ctx context.Context, id Cu
 
 // PatchCustomerWithBodyWithResponse Change part of a customer (JSON Patch)
 //
-// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
+// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. An empty patch `[]` writes nothing: the answer is the customer as it is, with its current `ETag`. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10643,7 +10643,7 @@ func (c *ClientWithResponses) PatchCustomerWithBodyWithResponse(ctx context.Cont
 
 // PatchCustomerWithApplicationJSONPatchPlusJSONBodyWithResponse Change part of a customer (JSON Patch)
 //
-// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
+// Applies an RFC 6902 JSON Patch, all six operations, to the customer as GET returns it (without `ok` and `links`), atomically: all operations apply or none. A path may omit its leading `/` (`fields/2/value`). A custom field is addressed by its index in `fields`. A failed `test` is a 409. An empty patch `[]` writes nothing: the answer is the customer as it is, with its current `ETag`. The patched customer is then checked exactly like a PUT body. `test` may read read-only members and `copy` may copy from them, but `add`, `remove`, `replace` and `move` may not target them (400); replacing a whole object (`/finance`) ignores the read-only members inside it. Removing `registration_code` keeps it. Negative array indices are refused.
 //
 // Takes a body of the `application/json-patch+json` content type, and returns a wrapper object for the known response body format(s).
 //

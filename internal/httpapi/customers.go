@@ -286,7 +286,8 @@ func (s *server) replaceCustomer(wr *writeRequest) (*response, error) {
 	return s.write(wr, &customer.Write{ID: id, Input: in, If: parseIfMatch(wr.r), Operation: customer.OpReplace}, s.renderOK(wr.r))
 }
 
-// patchCustomer applies a JSON Patch to the customer as it is when the write locks it. The
+// patchCustomer applies a JSON Patch to the customer as it is when the write locks it;
+// one without operations writes nothing and answers with the customer as it is. The
 // patch is first applied to the customer as it is now, before the write: the work, and
 // every error it finds, happen there, without holding the write (on SQLite, the one
 // writer every client waits for). The write then only checks that the customer has not
@@ -309,6 +310,10 @@ func (s *server) patchCustomer(wr *writeRequest) (*response, error) {
 	}
 	if err := ifMatch.Check(cur); err != nil {
 		return nil, err
+	}
+	if len(patch.ops) == 0 {
+		// Nothing to change, so no write and no new version: the customer as it is.
+		return s.customerResponse(wr.r, cur, http.StatusOK)
 	}
 	patched := func(c *customer.Customer, explain bool) (*customer.Writable, error) {
 		doc, err := json.Marshal(s.enc.customer(c))

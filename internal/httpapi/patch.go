@@ -70,9 +70,6 @@ func parsePatch(body []byte) (*jsonPatch, error) {
 		}
 		return nil, customer.Errorf(customer.Invalid, "the request body is not valid JSON: %s", jsonProblem(err))
 	}
-	if len(raw) == 0 {
-		return nil, customer.Errorf(customer.Invalid, "the JSON Patch document has no operations")
-	}
 	var p customer.Problems
 	jp := &jsonPatch{ops: make([]patchOp, 0, len(raw)), all: make(jsonpatch.Patch, 0, len(raw))}
 	for i, m := range raw {

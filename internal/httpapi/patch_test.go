@@ -324,3 +324,37 @@ func TestPatchAppliesToTheCustomerAsWritten(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyPatch: RFC 6902 allows a patch without operations, and a client sends one when
+// it has nothing to change. It changes nothing, not even the version, and answers with
+// the customer as it is; its preconditions still hold.
+func TestEmptyPatch(t *testing.T) {
+	eachStore(t, func(t *testing.T, a *api) {
+		id := a.create(admin, fullBody())
+		path := fmt.Sprintf("/v1/Customers/%d", id)
+		before := a.do(admin, "GET", path, nil).want(t, http.StatusOK)
+		etag := before.header.Get("ETag")
+		for _, body := range []string{"[]", " [ ]\n"} {
+			r := a.do(admin, "PATCH", path, body).want(t, http.StatusOK)
+			if r.header.Get("ETag") != etag || !bytes.Equal(r.body, before.body) {
+				t.Fatalf("PATCH %q: ETag %s (was %s), body\n%s\nGET body\n%s", body, r.header.Get("ETag"), etag, r.body, before.body)
+			}
+		}
+		a.do(admin, "PATCH", path, "[]", header{"If-Match", etag}).want(t, http.StatusOK)
+		a.do(admin, "PATCH", path, "[]", header{"If-Match", "*"}).want(t, http.StatusOK)
+		a.do(admin, "PATCH", path, "[]", header{"If-Match", fmt.Sprintf(`"%d-7"`, id)}).want(t, http.StatusPreconditionFailed)
+		a.do(admin, "PATCH", "/v1/Customers/999999", "[]").want(t, http.StatusNotFound)
+		a.do(other, "PATCH", path, "[]").want(t, http.StatusNotFound)
+		a.do(clerk, "PATCH", path, "[]").want(t, http.StatusForbidden)
+		// With an Idempotency-Key the answer is kept for a retry like any other.
+		first := a.do(admin, "PATCH", path, "[]", header{"Idempotency-Key", "empty-1"}).want(t, http.StatusOK)
+		again := a.do(admin, "PATCH", path, "[]", header{"Idempotency-Key", "empty-1"}).want(t, http.StatusOK)
+		if again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, first.body) {
+			t.Fatalf("retry of an empty patch: replayed %q, body %s", again.header.Get("Idempotent-Replayed"), again.body)
+		}
+		after := a.do(admin, "GET", path, nil).want(t, http.StatusOK)
+		if after.header.Get("ETag") != etag || !bytes.Equal(after.body, before.body) {
+			t.Fatalf("empty patches changed the customer: ETag %s, was %s\n%s", after.header.Get("ETag"), etag, after.body)
+		}
+	})
+}
