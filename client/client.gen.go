@@ -2789,7 +2789,7 @@ type ClientInterface interface {
 
 	// GetReadiness Readiness
 	//
-	// 200 when the store answers, else 503.
+	// 200 when the store answers within a second (or the server's store timeout, when shorter), else 503.
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, params *GetReadinessParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3072,7 +3072,7 @@ func (c *Client) GetOpenAPIDocument(ctx context.Context, params *GetOpenAPIDocum
 
 // GetReadiness Readiness
 //
-// 200 when the store answers, else 503.
+// 200 when the store answers within a second (or the server's store timeout, when shorter), else 503.
 //
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, params *GetReadinessParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6421,7 +6421,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadinessWithResponse Readiness
 	//
-	// 200 when the store answers, else 503.
+	// 200 when the store answers within a second (or the server's store timeout, when shorter), else 503.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10538,7 +10538,7 @@ func (c *ClientWithResponses) GetOpenAPIDocumentWithResponse(ctx context.Context
 
 // GetReadinessWithResponse Readiness
 //
-// 200 when the store answers, else 503.
+// 200 when the store answers within a second (or the server's store timeout, when shorter), else 503.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/migrate"
@@ -287,6 +288,12 @@ func (f *flags) Float(name, meta, env string, def float64, usage string) *float6
 func (f *flags) Int(name, meta, env string, def int, usage string) *int {
 	f.define(name, meta, env, fmt.Sprint(def), usage)
 	return f.fs.Int(name, def, usage)
+}
+
+// Duration defines a flag with a duration, such as 5s or 1500ms.
+func (f *flags) Duration(name, meta, env string, def time.Duration, usage string) *time.Duration {
+	f.define(name, meta, env, def.String(), usage)
+	return f.fs.Duration(name, def, usage)
 }
 
 // parse reads flags anywhere among args, then takes the environment variables of the

@@ -284,6 +284,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"serve", "--request-log-days", "-1"}, "", "--request-log-days must be"},
 		{[]string{"serve", "--request-log-days", "a month"}, "", "request-log-days"},
 		{[]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "nowhere"}, "", "--metrics-addr"},
+		{[]string{"serve", "--store-timeout", "5"}, "", "store-timeout"},
+		{[]string{"serve", "--store-timeout", "-1s"}, "", "--store-timeout must be a positive duration"},
 		{[]string{"migrate", "--db", "mysql://x"}, "", "unknown store"},
 	} {
 		_, err := cli(t, e, tc.stdin, tc.args...)

@@ -51,6 +51,7 @@ Every request is logged as a JSON line on standard error.`,
 		f.String("time-format", "FORMAT", "CUSTD_TIME_FORMAT", "rfc3339", "how date-times are written: rfc3339 (2024-06-10T09:31:44.903Z)\nor revio (2024-06-10T09:31:44.903, UTC without designator)")
 		f.String("base-url", "URL", "CUSTD_BASE_URL", "", "scheme and host of the links in responses, such as https://billing.example.com\n(by default taken from the request's Host and X-Forwarded-Proto)")
 		f.Float("rate-limit", "N", "CUSTD_RATE_LIMIT", 0, "requests per second one user may make, in bursts of twice as many; 0 for no limit")
+		f.Duration("store-timeout", "DURATION", "CUSTD_STORE_TIMEOUT", httpapi.DefaultStoreTimeout, "the longest a request waits for the store, over all its store calls, before\nit is answered 503, such as 5s or 1500ms; /readyz waits at most 1s")
 		f.String("cors-origins", "ORIGINS", "CUSTD_CORS_ORIGINS", "", "comma-separated web origins whose pages may call the API from a browser,\nsuch as https://portal.example.com, or * for any; none by default")
 		f.String("trusted-proxies", "CIDRS", "CUSTD_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR blocks of load balancers whose\nX-Forwarded-For names the client address that failed sign-ins count against")
 		f.String("metrics-addr", "HOST:PORT", "CUSTD_METRICS_ADDR", "", "address of /metrics (Prometheus), served there without credentials; when\nempty, /metrics is on the API's address for admin users only; off: no metrics")
@@ -98,6 +99,10 @@ func serveSettings(inv *invocation) (*serveConfig, error) {
 	if rate < 0 {
 		return nil, fmt.Errorf("--rate-limit must be 0 (no limit) or more")
 	}
+	timeout, _ := time.ParseDuration(f.lookup("store-timeout")) // the flag parsed it already
+	if timeout <= 0 {
+		return nil, fmt.Errorf("--store-timeout must be a positive duration, such as 5s")
+	}
 	origins, err := httpapi.ParseOrigins(f.lookup("cors-origins"))
 	if err != nil {
 		return nil, fmt.Errorf("--cors-origins: %w", err)
@@ -108,7 +113,7 @@ func serveSettings(inv *invocation) (*serveConfig, error) {
 	}
 	c.api = httpapi.Config{TimeFormat: tf, BaseURL: f.lookup("base-url"), RateLimit: rate, CORSOrigins: origins, TrustedProxies: proxies,
 		WebhookGuard: &webhook.Guard{AllowPrivate: f.lookup("webhook-allow-private") == "true"},
-		MetricsOnAPI: c.metricsAddr == "", NoRequestLog: c.logDays == 0}
+		MetricsOnAPI: c.metricsAddr == "", NoRequestLog: c.logDays == 0, StoreTimeout: timeout}
 	cert, key := f.lookup("tls-cert"), f.lookup("tls-key")
 	if (cert == "") != (key == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")

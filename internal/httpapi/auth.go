@@ -37,6 +37,7 @@ type authenticator struct {
 	key     [32]byte
 	trusted []netip.Prefix // proxies whose X-Forwarded-For is believed
 	guard   *signin.Guard
+	timeout time.Duration // of reading a user
 
 	mu       sync.Mutex
 	verified map[[32]byte]*verified
@@ -59,8 +60,8 @@ func (v *verified) reusable() bool {
 	}
 }
 
-func newAuthenticator(logins customer.Logins, log *slog.Logger, trusted []netip.Prefix, guard *signin.Guard) *authenticator {
-	a := &authenticator{logins: logins, log: log, trusted: trusted, guard: guard, verified: map[[32]byte]*verified{}}
+func newAuthenticator(logins customer.Logins, log *slog.Logger, trusted []netip.Prefix, guard *signin.Guard, timeout time.Duration) *authenticator {
+	a := &authenticator{logins: logins, log: log, trusted: trusted, guard: guard, timeout: timeout, verified: map[[32]byte]*verified{}}
 	rand.Read(a.key[:])
 	return a
 }
@@ -174,8 +175,9 @@ func reasonOf(err error) string {
 // check reads the user and compares the password, skipping the slow comparison when an
 // earlier verification of the same credentials saw the same stored hash.
 func (a *authenticator) check(r *http.Request, username, code, password string, earlier *verified) (*customer.User, error) {
-	// Other requests may wait for this check: it must not end with this request.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	// Other requests may wait for this check: it must not end with this request, but it
+	// has the time of one.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.timeout)
 	defer cancel()
 	user, err := a.logins.UserByLogin(ctx, code, username)
 	if customer.IsKind(err, customer.NotFound) {

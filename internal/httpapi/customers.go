@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/queryparam"
@@ -65,13 +64,26 @@ func (s *server) writing(bodies []string, h func(*writeRequest) (*response, erro
 		}
 		resp, err := h(wr)
 		// Record the outcome for retries; a server-side failure is forgotten instead, so
-		// that a retry runs again. The client may be gone: finish regardless.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+		// that a retry runs again. The client may be gone, or the request's time up:
+		// finish regardless, in a time of its own.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.storeTimeout)
 		defer cancel()
 		switch {
 		case err != nil && statusOf[customer.KindOf(err)] >= 500:
-			if rerr := s.keys.ReleaseIdempotent(ctx, wr.key); rerr != nil {
-				s.log.Warn("releasing idempotency key", "request_id", requestID(r.Context()), "err", rerr)
+			release := func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.storeTimeout)
+				defer cancel()
+				if rerr := s.keys.ReleaseIdempotent(ctx, wr.key); rerr != nil {
+					s.log.Warn("releasing idempotency key", "request_id", requestID(r.Context()), "err", rerr)
+				}
+			}
+			if r.Context().Err() != nil {
+				// The request's time is up, most likely waiting for the store: the answer
+				// does not wait for it again. (A retry meanwhile is told the first request
+				// still runs.)
+				go release()
+			} else {
+				release()
 			}
 			return nil, err
 		case err != nil:

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -39,7 +40,13 @@ type errorJSON struct {
 // caller gets the request id, the log gets the cause.
 func (s *server) errorResponse(r *http.Request, err error) *response {
 	var e *customer.Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, context.DeadlineExceeded):
+		// A store call ran out of the request's time (storeDeadline). The stores say so
+		// themselves; this is for a call that did not.
+		e = &customer.Error{Kind: customer.Unavailable, Message: "the store did not answer in time", Err: err}
+	default:
 		e = &customer.Error{Kind: customer.Internal, Err: err}
 	}
 	status := statusOf[e.Kind]

@@ -28,9 +28,20 @@ func requestID(ctx context.Context) string {
 
 // middleware wraps the routes in what every request goes through, outermost first:
 // a request id, the log line, metrics and request log, panic recovery, cross-origin
-// requests, and case-insensitive resource paths.
+// requests, the deadline of its store calls, and case-insensitive resource paths.
 func (s *server) middleware(routes []route, next http.Handler) http.Handler {
-	return s.withRequestID(s.observe(s.recoverPanics(s.crossOrigin(canonicalPaths(routes, next)))))
+	return s.withRequestID(s.observe(s.recoverPanics(s.crossOrigin(s.storeDeadline(canonicalPaths(routes, next))))))
+}
+
+// storeDeadline gives each request storeTimeout for all the store calls it makes: a store
+// that stops answering (a frozen database server, a lock held elsewhere) is answered 503
+// when it passes, instead of holding the request, and a client, for as long as it stays.
+func (s *server) storeDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.storeTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // What a page of an allowed origin may send and read (CORS). The response headers

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -112,7 +113,9 @@ func (s *server) healthz(*http.Request) (*response, error) {
 }
 
 func (s *server) readyz(r *http.Request) (*response, error) {
-	if err := s.ping(r.Context()); err != nil {
+	ctx, cancel := context.WithTimeout(r.Context(), min(readyTimeout, s.storeTimeout))
+	defer cancel()
+	if err := s.ping(ctx); err != nil {
 		return nil, err
 	}
 	return jsonResponse(http.StatusOK, map[string]any{"ok": true, "status": "ready"})

@@ -71,7 +71,19 @@ type Config struct {
 	// any) whose pages may call the API from a browser; none when empty. See
 	// ParseOrigins.
 	CORSOrigins []string
+	// StoreTimeout is the longest a request waits for the store, over all the calls it
+	// makes, before it is answered 503; DefaultStoreTimeout when 0. The probe of /readyz
+	// waits at most readyTimeout, or StoreTimeout when that is shorter.
+	StoreTimeout time.Duration
 }
+
+// DefaultStoreTimeout is the StoreTimeout of a Config that sets none: far longer than any
+// store call takes (a few milliseconds), far shorter than a client's own timeout.
+const DefaultStoreTimeout = 5 * time.Second
+
+// readyTimeout bounds the store probe of /readyz: a readiness check is itself given little
+// time by what calls it (a second, by default, in Kubernetes).
+const readyTimeout = time.Second
 
 // server holds the dependencies the handlers share.
 type server struct {
@@ -95,6 +107,7 @@ type server struct {
 	started      time.Time      // when New ran: the Last-Modified of the reference documents
 	origins      map[string]bool
 	pages        *semaphore.Weighted // records being read for list pages, process-wide
+	storeTimeout time.Duration       // Config.StoreTimeout
 }
 
 // pageRecords is how many records the list pages being answered at once may hold in
@@ -144,6 +157,9 @@ func New(cfg Config) *API {
 	if cfg.SignIns == nil {
 		cfg.SignIns = signin.New()
 	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
 	s := &server{
 		customers:    cfg.Store,
 		history:      cfg.Store,
@@ -154,13 +170,14 @@ func New(cfg Config) *API {
 		log:          cfg.Logger,
 		enc:          encoder{layout: cfg.TimeFormat.layout()},
 		baseURL:      strings.TrimRight(cfg.BaseURL, "/"),
-		auth:         newAuthenticator(cfg.Store, cfg.Logger, cfg.TrustedProxies, cfg.SignIns),
+		auth:         newAuthenticator(cfg.Store, cfg.Logger, cfg.TrustedProxies, cfg.SignIns, cfg.StoreTimeout),
 		limits:       newRateLimits(cfg.RateLimit),
 		requestLog:   cfg.Store,
 		metrics:      cfg.Metrics,
 		metricsOnAPI: cfg.MetricsOnAPI && cfg.Metrics != nil,
 		started:      time.Now(),
 		pages:        semaphore.NewWeighted(pageRecords),
+		storeTimeout: cfg.StoreTimeout,
 	}
 	if len(cfg.CORSOrigins) > 0 {
 		s.origins = map[string]bool{}
@@ -196,7 +213,10 @@ func PurgeIdempotencyKeys(ctx context.Context, store customer.Idempotency, log *
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n, err := store.PurgeIdempotency(ctx, time.Now().Add(-customer.IdempotencyTTL))
+		// A purge is no request: it may take its time, but not forever.
+		purgeCtx, cancel := context.WithTimeout(ctx, time.Minute)
+		n, err := store.PurgeIdempotency(purgeCtx, time.Now().Add(-customer.IdempotencyTTL))
+		cancel()
 		if err != nil && ctx.Err() == nil {
 			log.Warn("purging expired idempotency keys", "err", err)
 		} else if n > 0 {

@@ -773,9 +773,14 @@ func (s *Store) readErr(err error) error {
 	return unavailable(err)
 }
 
-// unavailable marks an error of the database being busy, full or unreachable as the store
-// being unavailable (503), keeping the cause; other errors pass unchanged.
+// unavailable marks an error of the database being busy, full or unreachable, or of a
+// call that ran out of its caller's time, as the store being unavailable (503), keeping
+// the cause; other errors pass unchanged, a caller that went away (context.Canceled)
+// among them.
 func unavailable(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &customer.Error{Kind: customer.Unavailable, Message: "the store did not answer in time", Err: err}
+	}
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
 		return err

@@ -70,9 +70,9 @@ func newWriter(ctx context.Context, db *sql.DB, ckpt *checkpointer) (*writer, er
 var errClosed = &customer.Error{Kind: customer.Unavailable, Message: "the store is shutting down"}
 
 // do queues fn and waits until the transaction it ran in is durable (nil) or rolled back
-// (fn's error, or the commit's). If ctx ends first do returns ctx.Err(), and fn may or may
-// not have been applied, and may still be running: a caller reads what fn sets only when
-// do returned nil.
+// (fn's error, or the commit's). If ctx ends first do returns its error (Unavailable when
+// its deadline passed), and fn may or may not have been applied, and may still be
+// running: a caller reads what fn sets only when do returned nil.
 func (w *writer) do(ctx context.Context, customer int32, fn func(*tx) error) error {
 	o := &op{ctx: ctx, fn: fn, result: make(chan error, 1), customer: customer}
 	select {
@@ -85,13 +85,13 @@ func (w *writer) do(ctx context.Context, customer int32, fn func(*tx) error) err
 	case <-w.stop:
 		return errClosed
 	case <-ctx.Done():
-		return ctx.Err()
+		return unavailable(ctx.Err())
 	}
 	select {
 	case err := <-o.result:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		return unavailable(ctx.Err())
 	}
 }
 
@@ -194,7 +194,7 @@ func (w *writer) attempt(batch []*op, savepoints bool) ([]error, error) {
 	t := &tx{w: w}
 	for i, o := range batch {
 		if err := o.ctx.Err(); err != nil {
-			results[i] = err // its caller is gone: do not write on its behalf
+			results[i] = unavailable(err) // its caller is gone: do not write on its behalf
 			continue
 		}
 		if savepoints {

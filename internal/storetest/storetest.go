@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"FeedClaims", testFeedClaims},
 		{"FeedOfEveryClient", testFeedOfEveryClient},
 		{"Sessions", testSessions},
+		{"CallerOutOfTime", testCallerOutOfTime},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -822,5 +823,44 @@ func testSurvivesReopen(t *testing.T, f *fixture) {
 		d.ServiceAddress.ID == c.BillingAddress.ID || d.ServiceAddress.ID == c.ServiceAddress.ID {
 		t.Fatalf("ids after a restart: customer %d, addresses %d and %d; before: %d, %d and %d", d.ID,
 			d.BillingAddress.ID, d.ServiceAddress.ID, c.ID, c.BillingAddress.ID, c.ServiceAddress.ID)
+	}
+}
+
+// testCallerOutOfTime: a call whose caller's deadline has passed fails as Unavailable (the
+// store did not answer in time; an HTTP 503), one whose caller went away fails with
+// context.Canceled, and neither writes.
+func testCallerOutOfTime(t *testing.T, f *fixture) {
+	c := f.create(f.acme, full())
+	expired, cancel := context.WithDeadline(f.ctx, time.Now().Add(-time.Second))
+	defer cancel()
+	gone, cancelGone := context.WithCancel(f.ctx)
+	cancelGone()
+	for _, ctx := range []context.Context{expired, gone} {
+		check := func(what string, err error) {
+			t.Helper()
+			if ctx == gone {
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("%s for a caller that went away: %v, want context.Canceled", what, err)
+				}
+				return
+			}
+			wantKind(t, err, customer.Unavailable, what+" after the deadline")
+		}
+		_, err := f.s.Customer(ctx, f.acme.ClientID, c.ID)
+		check("Customer", err)
+		_, err = f.s.SearchCustomers(ctx, f.acme.ClientID, &customer.Query{Page: 1, PageSize: 10})
+		check("SearchCustomers", err)
+		w := full()
+		w.Status = customer.StatusOpen
+		_, err = f.s.WriteCustomer(ctx, &customer.Write{Client: f.acme.ClientID, User: f.acme.ID, ID: c.ID, Input: &w})
+		check("WriteCustomer", err)
+		_, err = f.s.BeginIdempotent(ctx, &customer.IdempotencyKey{User: f.acme.ID, Key: "k", Fingerprint: "f"})
+		check("BeginIdempotent", err)
+		_, err = f.s.UserByLogin(ctx, "acme", "alice")
+		check("UserByLogin", err)
+		check("Ping", f.s.Ping(ctx))
+	}
+	if got := f.get(f.acme, c.ID); got.Version != c.Version {
+		t.Fatalf("a write without time left changed the customer: version %d, was %d", got.Version, c.Version)
 	}
 }
