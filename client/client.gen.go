@@ -1498,7 +1498,7 @@ type HistoryPage struct {
 // HistoryPageOk defines model for HistoryPage.Ok.
 type HistoryPageOk bool
 
-// JSONPatch An RFC 6902 JSON Patch document: the operations, applied in order, all or none. An empty patch `[]` changes nothing, not even the version, and is answered with the customer as it is (its `If-Match` is still checked). At most 1000 operations; a path or from has at most 10 segments; a value nests objects and arrays at most 10 deep, with at most 1000 members or items in each; and the customer, as JSON, may not grow beyond 1 MiB (1048576 bytes) at any step: its size now plus what the operations put in (their values and the member names they make) plus what they copy. A patch that breaks a limit is a 400 that names it, and changes nothing.
+// JSONPatch An RFC 6902 JSON Patch document: the operations, applied in order, all or none. An empty patch `[]` changes nothing, not even the version, and is answered with the customer as it is (its `If-Match` is still checked). At most 1000 operations; a path or from has at most 10 segments; a value nests objects and arrays at most 10 deep, with at most 1000 members or items in each; copy operations copy at most 64 KiB (65536 bytes) in all; and the customer, as JSON, may not grow beyond 1 MiB (1048576 bytes) at any step: its size now plus what the operations put in (their values and the member names they make) plus what they copy. A patch that breaks a limit is a 400 that names it, and changes nothing.
 type JSONPatch = []PatchOperation
 
 // Link defines model for Link.

@@ -25,6 +25,8 @@ const (
 	maxPatchDepth = 10
 	// maxPatchWidth is the most members or items one object or array in a value may have.
 	maxPatchWidth = 1000
+	// maxPatchCopied is the most bytes the copy operations of one patch may copy, in all.
+	maxPatchCopied = 64 << 10
 )
 
 // jsonPatch is a parsed RFC 6902 document.
@@ -205,7 +207,7 @@ func readOnlyTarget(pointer string) string {
 // apply applies the patch to doc in one pass, all or nothing. The document may not grow
 // beyond maxBody: what the operations other than copy add is known beforehand (grows),
 // and copies are counted as they are made, so a patch that would build a larger document
-// stops at the copy that would pass the limit. With the limits of parsePatch the work is
+// (or copy more than maxPatchCopied) stops at the copy that would pass the limit. With the limits of parsePatch the work is
 // bounded by the sizes of doc and the patch. Errors: Conflict for a failed test, Invalid
 // for an operation that cannot apply or a document that would grow too large.
 func (p *jsonPatch) apply(doc []byte) ([]byte, error) {
@@ -230,7 +232,7 @@ func (p *jsonPatch) applyOnce(doc []byte) ([]byte, error) {
 // options are the options of applying the patch to a document with room bytes to grow.
 func (p *jsonPatch) options(room int) *jsonpatch.ApplyOptions {
 	opts := *patchOptions
-	opts.AccumulatedCopySizeLimit = int64(room)
+	opts.AccumulatedCopySizeLimit = int64(min(room, maxPatchCopied))
 	return &opts
 }
 
@@ -243,8 +245,10 @@ func (p *jsonPatch) explain(doc []byte, err error) error {
 	switch {
 	case customer.KindOf(err) != customer.Internal:
 		return err
-	case errors.As(err, &tooLarge):
+	case errors.As(err, &tooLarge) && maxBody-len(doc)-p.grows < maxPatchCopied:
 		return customer.Errorf(customer.Invalid, "the copy operations of the patch would make the customer larger than %d bytes (1 MiB) as JSON", maxBody)
+	case errors.As(err, &tooLarge):
+		return customer.Errorf(customer.Invalid, "the copy operations of the patch copy more than %d bytes (64 KiB); a patch may copy at most that much", maxPatchCopied)
 	}
 	opts := p.options(maxBody - len(doc) - p.grows)
 	lo, hi := 0, len(p.all)-1 // the failing operation is in [lo, hi]

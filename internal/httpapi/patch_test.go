@@ -47,7 +47,8 @@ func TestPatchLimits(t *testing.T) {
 			field      string // named in errors, or "" for the message alone
 			message    string // part of the message or of the field's message
 		}{
-			{"doubling bomb", patchBomb(), "", "1 MiB"},
+			{"doubling bomb", patchBomb(), "", "copy at most that much"},
+			{"copy past 1 MiB", `[{"op":"add","path":"/x","value":"` + strings.Repeat("x", 1<<20-100<<10) + `"},{"op":"add","path":"/z","value":"` + strings.Repeat("z", 50<<10) + `"},{"op":"copy","from":"/z","path":"/w"}]`, "", "larger than 1048576 bytes (1 MiB)"},
 			{"10,000 tests", manyTests(), "", "at most 1000 operations"},
 			{"deep path", `[{"op":"add","path":"/a/b/c/d/e/f/g/h/i/j/k","value":1}]`, "[0].path", "at most 10 segments"},
 			{"deep from", `[{"op":"copy","from":"/a/b/c/d/e/f/g/h/i/j/k","path":"/source"}]`, "[0].from", "at most 10 segments"},
