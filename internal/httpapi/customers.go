@@ -74,7 +74,7 @@ func (s *server) writing(bodies []string, h func(*writeRequest) (*response, erro
 				ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.storeTimeout)
 				defer cancel()
 				if rerr := s.keys.ReleaseIdempotent(ctx, wr.key); rerr != nil {
-					s.log.Warn("releasing idempotency key", "request_id", requestID(r.Context()), "err", rerr)
+					s.warnings.Warn(ctx, "releasing idempotency key", rerr, "request_id", requestID(r.Context()))
 				}
 			}
 			if r.Context().Err() != nil {
@@ -91,7 +91,7 @@ func (s *server) writing(bodies []string, h func(*writeRequest) (*response, erro
 			fallthrough
 		case !resp.Recorded:
 			if ferr := s.keys.FinishIdempotent(ctx, wr.key, &resp.Reply); ferr != nil {
-				s.log.Warn("recording idempotent response", "request_id", requestID(r.Context()), "err", ferr)
+				s.warnings.Warn(ctx, "recording idempotent response", ferr, "request_id", requestID(r.Context()))
 			}
 		}
 		return resp, nil

@@ -36,11 +36,19 @@ type errorJSON struct {
 	Errors  []customer.FieldError `json:"errors,omitempty"`
 }
 
+// statusClientGone is the status of a request whose client hung up before its answer, as
+// nginx logs it: no client reads it, the request log does.
+const statusClientGone = 499
+
 // errorResponse renders err as a response. A 500 keeps its cause out of the body: the
-// caller gets the request id, the log gets the cause.
+// caller gets the request id, the log gets the cause. A failure because the client hung
+// up is no error of the server's.
 func (s *server) errorResponse(r *http.Request, err error) *response {
 	var e *customer.Error
 	switch {
+	case errors.Is(r.Context().Err(), context.Canceled) && statusOf[customer.KindOf(err)] >= 500:
+		b, _ := json.Marshal(errorJSON{Message: "the client closed the request before its answer"})
+		return &response{Reply: customer.Reply{Status: statusClientGone, Body: b}}
 	case errors.As(err, &e):
 	case errors.Is(err, context.DeadlineExceeded):
 		// A store call ran out of the request's time (storeDeadline). The stores say so
@@ -56,7 +64,7 @@ func (s *server) errorResponse(r *http.Request, err error) *response {
 		s.log.ErrorContext(r.Context(), "internal error", "request_id", requestID(r.Context()), "err", err)
 		body = errorJSON{Message: "internal error; quote request id " + requestID(r.Context()) + " when reporting it"}
 	case customer.Unavailable:
-		s.log.WarnContext(r.Context(), "store unavailable", "request_id", requestID(r.Context()), "err", err)
+		s.warnings.Warn(r.Context(), "store unavailable", err, "request_id", requestID(r.Context()))
 	}
 	if body.Message == "" {
 		body.Message = http.StatusText(status)

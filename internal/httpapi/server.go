@@ -18,6 +18,7 @@ import (
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/metrics"
+	"github.com/custd/custd/internal/repeats"
 	"github.com/custd/custd/internal/reqlog"
 	"github.com/custd/custd/internal/signin"
 	"github.com/custd/custd/internal/webhook"
@@ -108,6 +109,7 @@ type server struct {
 	origins      map[string]bool
 	pages        *semaphore.Weighted // records being read for list pages, process-wide
 	storeTimeout time.Duration       // Config.StoreTimeout
+	warnings     *repeats.Warnings   // the warnings an outage repeats for every request
 }
 
 // pageRecords is how many records the list pages being answered at once may hold in
@@ -178,6 +180,7 @@ func New(cfg Config) *API {
 		started:      time.Now(),
 		pages:        semaphore.NewWeighted(pageRecords),
 		storeTimeout: cfg.StoreTimeout,
+		warnings:     repeats.New(cfg.Logger, 0),
 	}
 	if len(cfg.CORSOrigins) > 0 {
 		s.origins = map[string]bool{}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/metrics"
+	"github.com/custd/custd/internal/repeats"
 )
 
 // Entry is an answered request, handed to the Writer.
@@ -39,7 +40,7 @@ const (
 // waits in the buffer: at most about one interval of requests (docs/decisions.md).
 type Writer struct {
 	store    customer.RequestLog
-	log      *slog.Logger
+	warnings *repeats.Warnings // a store outage fails every batch alike
 	metrics  *metrics.Metrics
 	interval time.Duration
 	queue    chan Entry
@@ -64,7 +65,7 @@ func New(store customer.RequestLog, log *slog.Logger, m *metrics.Metrics, interv
 	}
 	l := &Writer{
 		store:    store,
-		log:      log,
+		warnings: repeats.New(log, 0),
 		metrics:  m,
 		interval: interval,
 		queue:    make(chan Entry, buffer),
@@ -140,7 +141,7 @@ func (l *Writer) write(batch []*customer.LoggedRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := l.store.RecordRequests(ctx, batch); err != nil {
-		l.log.Warn("writing the request log", "records", len(batch), "err", err)
+		l.warnings.Warn(ctx, "writing the request log", err, "records", len(batch))
 		l.metrics.RequestLogDropped(metrics.DroppedWriteFailed, len(batch))
 		return err
 	}
