@@ -205,7 +205,7 @@ func serve(inv *invocation) error {
 	cfg.api.Store, cfg.api.Logger, cfg.api.Metrics, cfg.api.RequestLogWriter, cfg.api.SignIns = s, log, m, requests, signIns
 	api := httpapi.New(cfg.api)
 	con := console.New(console.Config{Store: s, Logger: log, Metrics: m, RequestLog: requests, IdleTimeout: cfg.consoleIdle,
-		SignIns: signIns, TrustedProxies: cfg.api.TrustedProxies})
+		SignIns: signIns, TrustedProxies: cfg.api.TrustedProxies, StoreTimeout: cfg.api.StoreTimeout})
 	srv := &http.Server{
 		Handler:           site(api, con),
 		ConnState:         m.ConnState,

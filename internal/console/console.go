@@ -53,6 +53,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Now is the clock of session expiry; time.Now when nil.
 	Now func() time.Time
+	// StoreTimeout is the longest a page waits for the store, over all its calls, before
+	// it is answered 503, as for the API; no limit when 0.
+	StoreTimeout time.Duration
 }
 
 // DefaultIdleTimeout is how long a session may stay unused unless told otherwise.
@@ -97,7 +100,18 @@ func New(cfg Config) http.Handler {
 	for _, rt := range c.routes() {
 		mux.Handle(rt.pattern, rt.handler)
 	}
-	c.handler = c.observe(c.recoverPanics(c.sameOrigin(mux)))
+	var h http.Handler = mux
+	if t := cfg.StoreTimeout; t > 0 {
+		// A store that stops answering (a frozen database server) makes a page fail
+		// with 503 when this passes, instead of holding it.
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), t)
+			defer cancel()
+			inner.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+	c.handler = c.observe(c.recoverPanics(c.sameOrigin(h)))
 	return c.handler
 }
 

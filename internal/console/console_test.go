@@ -75,7 +75,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, s *site)) {
 	}
 }
 
-func newSite(t *testing.T, store customer.Store) *site {
+func newSite(t *testing.T, store customer.Store, options ...func(*console.Config)) *site {
 	ctx := context.Background()
 	s := &site{t: t, store: store, users: map[string]*customer.User{}, now: time.Now()}
 	hash, err := customer.HashPassword(password)
@@ -102,7 +102,11 @@ func newSite(t *testing.T, store customer.Store) *site {
 	}
 	s.reqlog = reqlog.New(store, nil, nil, 20*time.Millisecond, 0)
 	mux := http.NewServeMux()
-	mux.Handle(console.Prefix, console.New(console.Config{Store: store, RequestLog: s.reqlog, Now: s.clock}))
+	cfg := console.Config{Store: store, RequestLog: s.reqlog, Now: s.clock}
+	for _, o := range options {
+		o(&cfg)
+	}
+	mux.Handle(console.Prefix, console.New(cfg))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		srv.Close()
