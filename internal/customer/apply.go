@@ -16,16 +16,35 @@ const maxAncestors = 10_000
 // Apply performs w inside tx: it loads and locks the current customer, checks the
 // precondition, computes and validates the new state, enforces the rules that need stored
 // data (parents, uniqueness) and the server-maintained fields, writes, records the new
-// version in the history and the change feed, and records the idempotent reply. Every store runs writes through Apply, so the rules live here once.
+// version in the history and the change feed, and records the idempotent reply. Every
+// store runs writes through Apply, so the rules live here once.
+//
+// A write with Keep (an import) keeps the server-set members its record carries, validated
+// like the rest; when it would store exactly what the customer already holds, Apply writes
+// nothing, records no version, and returns the customer as it is.
 //
 // Errors: Invalid, NotFound, Conflict, PreconditionFailed, and the store's own.
 func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, error) {
 	var cur *Customer
-	if w.ID != 0 {
+	self := w.ID
+	switch {
+	case w.ID != 0:
 		var err error
 		if cur, err = tx.CustomerForUpdate(ctx, w.Client, w.ID); err != nil {
 			return nil, err
 		}
+	case w.Keep != nil && w.Keep.CustomerID > 0:
+		// An imported record with an id replaces that customer, or creates it.
+		self = w.Keep.CustomerID
+		var err error
+		if cur, err = tx.CustomerForUpdate(ctx, w.Client, self); IsKind(err, NotFound) {
+			cur, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if cur != nil {
 		if err := w.If.Check(cur); err != nil {
 			return nil, err
 		}
@@ -41,7 +60,10 @@ func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, erro
 		return nil, fmt.Errorf("customer write without input")
 	}
 	var p Problems
-	in.Validate(&p, w.ID, now)
+	in.Validate(&p, self, now)
+	if w.Keep != nil {
+		w.Keep.Validate(&p, in, now)
+	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
@@ -49,19 +71,33 @@ func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, erro
 	if err != nil {
 		return nil, err
 	}
+	keepAddressIDs(cur, next, w.Keep)
+	if w.Keep != nil && cur != nil {
+		// Importing what is already stored changes nothing: a file imported again, or an
+		// import resumed over records it had written, leaves no new version behind.
+		same, err := identical(cur, next)
+		if err != nil || same {
+			return cur, err
+		}
+	}
 	// Everything that can refuse the write is checked before anything is written, so a
 	// refused write leaves no trace even in a store that runs several writes in one
 	// transaction without savepoints.
 	if err := checkStored(ctx, tx, cur, next); err != nil {
 		return nil, err
 	}
-	if err := assignAddressIDs(ctx, tx, cur, next); err != nil {
-		return nil, err
-	}
 	if cur == nil {
-		if next.ID, err = tx.NextCustomerID(ctx); err != nil {
+		if next.ID != 0 {
+			err = tx.UseCustomerID(ctx, next.ID)
+		} else {
+			next.ID, err = tx.NextCustomerID(ctx)
+		}
+		if err != nil {
 			return nil, err
 		}
+	}
+	if err := assignAddressIDs(ctx, tx, next, w.Keep); err != nil {
+		return nil, err
 	}
 	doc, err := next.Document()
 	if err != nil {
@@ -77,7 +113,7 @@ func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, erro
 	}
 	// The version is recorded in the write's transaction: an acknowledged write has its
 	// history and its event, and a write that is not has neither.
-	if err := tx.RecordVersion(ctx, newVersion(w, cur, next, doc)); err != nil {
+	if err := tx.RecordVersion(ctx, newVersion(w, cur, next, doc, now)); err != nil {
 		return nil, err
 	}
 	if err := w.Receipt.Record(ctx, tx, next); err != nil {
@@ -129,6 +165,26 @@ func derive(ctx context.Context, tx Tx, cur *Customer, in *Writable, w *Write, n
 			next.RegistrationCode = &code
 		}
 	}
+	if k := w.Keep; k != nil {
+		if cur == nil {
+			next.ID = k.CustomerID // 0: a new id, given when the customer is stored
+		}
+		if k.CreatedBy != 0 {
+			next.CreatedBy = k.CreatedBy
+		}
+		switch {
+		case !k.CreatedDate.IsZero():
+			next.CreatedDate = k.CreatedDate
+		case cur == nil && !k.UpdatedDate.IsZero():
+			next.CreatedDate = k.UpdatedDate // created no later than last updated
+		}
+		if !k.UpdatedDate.IsZero() {
+			next.UpdatedDate = k.UpdatedDate
+		}
+		if next.UpdatedDate.Before(next.CreatedDate) {
+			next.UpdatedDate = next.CreatedDate
+		}
+	}
 	if next.Status == StatusOpen && next.ActivatedDate == nil {
 		next.ActivatedDate = &now
 	}
@@ -145,9 +201,9 @@ func derive(ctx context.Context, tx Tx, cur *Customer, in *Writable, w *Write, n
 	return next, nil
 }
 
-// assignAddressIDs gives each address of next an id: the one its slot had in cur, or a
-// new one.
-func assignAddressIDs(ctx context.Context, tx Tx, cur, next *Customer) error {
+// keepAddressIDs gives each address of next the id it keeps: the one the imported record
+// carries (keep), else the one its slot had in cur. A new address is left with 0.
+func keepAddressIDs(cur, next *Customer, keep *ServerFields) {
 	// Each address slot keeps its id while it holds an address.
 	var held [3]*Address
 	if cur != nil {
@@ -158,16 +214,34 @@ func assignAddressIDs(ctx context.Context, tx Tx, cur, next *Customer) error {
 			continue
 		}
 		a := **slot
-		if held[i] != nil {
+		a.ID = 0
+		switch {
+		case keep != nil && keep.AddressIDs[i] != 0:
+			a.ID = keep.AddressIDs[i]
+		case held[i] != nil:
 			a.ID = held[i].ID
-		} else {
-			id, err := tx.NextAddressID(ctx)
-			if err != nil {
-				return err
-			}
-			a.ID = id
 		}
 		*slot = &a
+	}
+}
+
+// assignAddressIDs gives each new address of next a new id, and tells the store of the
+// ids an import keeps, so that it never gives them to another address.
+func assignAddressIDs(ctx context.Context, tx Tx, next *Customer, keep *ServerFields) error {
+	for i, a := range []*Address{next.BillingAddress, next.ServiceAddress, next.ListingAddress} {
+		if a == nil {
+			continue
+		}
+		var err error
+		switch {
+		case keep != nil && keep.AddressIDs[i] != 0:
+			err = tx.UseAddressID(ctx, a.ID)
+		case a.ID == 0:
+			a.ID, err = tx.NextAddressID(ctx)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

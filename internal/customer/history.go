@@ -55,7 +55,7 @@ type Version struct {
 	Version        int64
 	Operation      Operation
 	EventType      EventType
-	ChangedDate    time.Time // the customer's updated_date after the write
+	ChangedDate    time.Time // the customer's updated_date after the write; an import's time for an import
 	UserID         int32
 	Username       string // "name@clientcode" of the writer
 	RequestID      string // "" when the write had none (an import)
@@ -79,8 +79,9 @@ type Actor struct {
 	RequestID string
 }
 
-// newVersion is the version Apply records for the write w from cur (nil on create) to next.
-func newVersion(w *Write, cur, next *Customer, doc []byte) *Version {
+// newVersion is the version Apply records for the write w from cur (nil on create) to next,
+// made at now.
+func newVersion(w *Write, cur, next *Customer, doc []byte, now time.Time) *Version {
 	op := w.Operation
 	if op == "" {
 		op = OpReplace
@@ -88,9 +89,19 @@ func newVersion(w *Write, cur, next *Customer, doc []byte) *Version {
 			op = OpCreate
 		}
 	}
+	// A version is dated by the customer's updated_date, except an import's: the record
+	// keeps the updated_date it had elsewhere, and the version is when it was imported
+	// (never before the version it follows, as updated_date never goes backwards).
+	changed := next.UpdatedDate
+	if w.Keep != nil {
+		changed = now
+		if cur != nil && !now.After(cur.UpdatedDate) {
+			changed = cur.UpdatedDate.Add(time.Millisecond)
+		}
+	}
 	v := &Version{
 		ClientID: next.ClientID, CustomerID: next.ID, Version: next.Version, Operation: op,
-		EventType: eventTypeOf(cur, next), ChangedDate: next.UpdatedDate, UserID: w.User,
+		EventType: eventTypeOf(cur, next), ChangedDate: changed, UserID: w.User,
 		Username: w.Actor.Username, RequestID: w.Actor.RequestID, Document: doc,
 	}
 	if w.Receipt.Key != nil {

@@ -36,6 +36,15 @@ type Customers interface {
 	// WriteCustomer creates, replaces or changes one customer in one transaction, by
 	// calling Apply. Errors: Invalid, NotFound, Conflict, PreconditionFailed, Unavailable.
 	WriteCustomer(ctx context.Context, w *Write) (*Customer, error)
+	// WriteCustomers makes many writes in one transaction, each through Apply (by calling
+	// ApplyBatch), all or none: an import writes its records a batch at a time. Errors: a
+	// *BatchError naming the first write that failed, of its kind; Unavailable.
+	WriteCustomers(ctx context.Context, ws []*Write) ([]*Customer, error)
+	// Snapshot calls read with a consistent snapshot of the client's customers: however
+	// many writes commit while read runs, every walk of the snapshot sees the customers as
+	// they were when it was taken, including every write acknowledged before Snapshot was
+	// called. Errors: read's, Unavailable.
+	Snapshot(ctx context.Context, client int64, read func(*Snapshot) error) error
 }
 
 // Idempotency keeps the Idempotency-Keys of requests and the replies they were
@@ -107,6 +116,13 @@ type Tx interface {
 	// NextCustomerID returns the id of the customer about to be inserted: never used
 	// before by any client, or used only by a write that was rolled back.
 	NextCustomerID(ctx context.Context) (int32, error)
+	// UseCustomerID takes id, which an imported record carries, for the customer about to
+	// be inserted, instead of NextCustomerID: NextCustomerID never returns it afterwards.
+	// Errors: Conflict (TakenCustomerID) when a customer of any client has it.
+	UseCustomerID(ctx context.Context, id int32) error
+	// UseAddressID records that an address keeps id, which an imported record carries:
+	// NextAddressID never returns it afterwards.
+	UseAddressID(ctx context.Context, id int32) error
 	// InsertCustomer stores a new customer, whose Document is doc. Errors: Conflict.
 	InsertCustomer(ctx context.Context, c *Customer, doc []byte) error
 	// UpdateCustomer stores next, the new version of cur, which CustomerForUpdate returned
@@ -144,6 +160,9 @@ type Write struct {
 	// Operation is what history records the write as; when empty, OpCreate for a create
 	// and OpReplace otherwise.
 	Operation Operation
+	// Keep, for an import, holds the server-set members the record carries, which Apply
+	// keeps instead of deriving (see ServerFields). With Keep.CustomerID set, ID is 0.
+	Keep *ServerFields
 	// Actor names the user and the request, for history.
 	Actor Actor
 	// Receipt records the reply the write is acknowledged with, in its own transaction.

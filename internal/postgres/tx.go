@@ -100,6 +100,39 @@ func (t *tx) NextCustomerID(ctx context.Context) (id int32, err error) {
 	return id, err
 }
 
+// UseCustomerID takes an id an imported record carries, and moves the sequence past it
+// so that no later create is given it. Errors: Conflict when another client's customer
+// has it.
+//
+// Two transactions may take one id at once: the primary key then refuses the second
+// insert, and Store.inTx runs its write again, which finds the first one's customer.
+func (t *tx) UseCustomerID(ctx context.Context, id int32) error {
+	var taken bool
+	if err := t.t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customers WHERE customer_id = $1)`, id).Scan(&taken); err != nil {
+		return err
+	}
+	if taken {
+		return customer.TakenCustomerID(id)
+	}
+	return advance(ctx, t.t, "customer_ids", id)
+}
+
+// UseAddressID moves the address id sequence past an id an imported record carries.
+func (t *tx) UseAddressID(ctx context.Context, id int32) error {
+	return advance(ctx, t.t, "address_ids", id)
+}
+
+// advance makes the sequence's next value larger than id, unless it is already. A
+// sequence is not transactional: the move stays even if the transaction rolls back, which
+// costs only unused ids. A create running at that very moment may still be given id (it
+// read the sequence before the move); for customer ids the primary key refuses it and the
+// create runs again, for address ids, which no index holds, the two share an id.
+func advance(ctx context.Context, q querier, sequence string, id int32) error {
+	_, err := q.Exec(ctx, `SELECT setval('`+sequence+`', $1) FROM `+sequence+`
+		WHERE $1 > CASE WHEN is_called THEN last_value ELSE last_value - 1 END`, id)
+	return err
+}
+
 // InsertCustomer stores a new customer. Errors: Conflict.
 func (t *tx) InsertCustomer(ctx context.Context, c *customer.Customer, doc []byte) error {
 	_, err := t.t.Exec(ctx, `INSERT INTO customers (version, account_number, registration_code, parent_customer_id,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -148,6 +149,48 @@ func (t *tx) NextAddressID(context.Context) (int32, error) {
 	}
 	a.next++
 	return a.next - 1, nil
+}
+
+// UseAddressID makes sure NextAddressID never returns id. The ids below the writer's
+// block are taken already; an id inside the block moves the block's start past it, and
+// one beyond the block takes a new block that starts right after it.
+func (t *tx) UseAddressID(_ context.Context, id int32) error {
+	a := &t.w.addresses
+	if a.next == a.end && a.end == 0 {
+		// No block yet: start from an empty one at the sequence's value.
+		var last int32
+		if err := t.queryRow(`SELECT value FROM sequences WHERE name = 'address_id'`).Scan(&last); err != nil {
+			return err
+		}
+		a.next, a.end = last+1, last+1
+	}
+	switch {
+	case id < a.next:
+	case id < a.end:
+		a.next = id + 1
+	default:
+		last := min(int64(id)+addressBlock, math.MaxInt32)
+		if _, err := t.exec(`UPDATE sequences SET value = ? WHERE name = 'address_id'`, last); err != nil {
+			return err
+		}
+		// At the very end of the id space the block is what is left of it.
+		a.next, a.end = int32(min(int64(id)+1, math.MaxInt32)), int32(min(last+1, math.MaxInt32))
+	}
+	return nil
+}
+
+// UseCustomerID takes an id an imported record carries. NextCustomerID gives the largest
+// id plus one, so it never returns an id in use; only another client's customer with the
+// same id can refuse it.
+func (t *tx) UseCustomerID(_ context.Context, id int32) error {
+	var n int
+	if err := t.queryRow(`SELECT count(*) FROM customers WHERE customer_id = ?`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return customer.TakenCustomerID(id)
+	}
+	return nil
 }
 
 // NextCustomerID returns the next customer id. The single writer makes max+1 safe, and ids

@@ -64,6 +64,10 @@ func Run(t *testing.T, open Opener) {
 		{"FeedOfEveryClient", testFeedOfEveryClient},
 		{"Sessions", testSessions},
 		{"CallerOutOfTime", testCallerOutOfTime},
+		{"ImportKeepsServerFields", testImportKeepsServerFields},
+		{"ImportIDs", testImportIDs},
+		{"WriteCustomersBatch", testWriteCustomersBatch},
+		{"Snapshot", testSnapshot},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
