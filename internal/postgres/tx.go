@@ -107,30 +107,33 @@ func (t *tx) NextCustomerID(ctx context.Context) (id int32, err error) {
 // Two transactions may take one id at once: the primary key then refuses the second
 // insert, and Store.inTx runs its write again, which finds the first one's customer.
 func (t *tx) UseCustomerID(ctx context.Context, id int32) error {
+	// One round trip: the sequence moves past a taken id too, which costs only that id.
 	var taken bool
-	if err := t.t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customers WHERE customer_id = $1)`, id).Scan(&taken); err != nil {
+	err := t.t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customers WHERE customer_id = $1), (`+advanceSQL("customer_ids")+`) IS NULL`,
+		id).Scan(&taken, new(bool))
+	if err != nil {
 		return err
 	}
 	if taken {
 		return customer.TakenCustomerID(id)
 	}
-	return advance(ctx, t.t, "customer_ids", id)
+	return nil
 }
 
 // UseAddressID moves the address id sequence past an id an imported record carries.
 func (t *tx) UseAddressID(ctx context.Context, id int32) error {
-	return advance(ctx, t.t, "address_ids", id)
+	_, err := t.t.Exec(ctx, advanceSQL("address_ids"), id)
+	return err
 }
 
-// advance makes the sequence's next value larger than id, unless it is already. A
+// advanceSQL makes the sequence's next value larger than $1, unless it is already. A
 // sequence is not transactional: the move stays even if the transaction rolls back, which
-// costs only unused ids. A create running at that very moment may still be given id (it
-// read the sequence before the move); for customer ids the primary key refuses it and the
-// create runs again, for address ids, which no index holds, the two share an id.
-func advance(ctx context.Context, q querier, sequence string, id int32) error {
-	_, err := q.Exec(ctx, `SELECT setval('`+sequence+`', $1) FROM `+sequence+`
-		WHERE $1 > CASE WHEN is_called THEN last_value ELSE last_value - 1 END`, id)
-	return err
+// costs only unused ids. A create running at that very moment may still be given the id
+// (it read the sequence before the move); for customer ids the primary key refuses it and
+// the create runs again, for address ids, which no index holds, the two share an id.
+func advanceSQL(sequence string) string {
+	return `SELECT setval('` + sequence + `', $1) FROM ` + sequence + `
+		WHERE $1 > CASE WHEN is_called THEN last_value ELSE last_value - 1 END`
 }
 
 // InsertCustomer stores a new customer. Errors: Conflict.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -151,30 +150,26 @@ func (t *tx) NextAddressID(context.Context) (int32, error) {
 	return a.next - 1, nil
 }
 
-// UseAddressID makes sure NextAddressID never returns id. The ids below the writer's
-// block are taken already; an id inside the block moves the block's start past it, and
-// one beyond the block takes a new block that starts right after it.
+// UseAddressID makes sure NextAddressID never returns id. An id inside the writer's
+// block moves the block's start past it; an id beyond it takes a new block that starts
+// after both the id and every block taken so far (by any process). An id below the block
+// is in a block taken before: this writer gives it to no one again, though another
+// process holding that block might (see docs/decisions.md).
 func (t *tx) UseAddressID(_ context.Context, id int32) error {
 	a := &t.w.addresses
-	if a.next == a.end && a.end == 0 {
-		// No block yet: start from an empty one at the sequence's value.
-		var last int32
-		if err := t.queryRow(`SELECT value FROM sequences WHERE name = 'address_id'`).Scan(&last); err != nil {
-			return err
-		}
-		a.next, a.end = last+1, last+1
-	}
 	switch {
 	case id < a.next:
 	case id < a.end:
 		a.next = id + 1
 	default:
-		last := min(int64(id)+addressBlock, math.MaxInt32)
-		if _, err := t.exec(`UPDATE sequences SET value = ? WHERE name = 'address_id'`, last); err != nil {
+		if _, err := t.exec(`UPDATE sequences SET value = max(value, ?) + ? WHERE name = 'address_id'`, id, addressBlock); err != nil {
 			return err
 		}
-		// At the very end of the id space the block is what is left of it.
-		a.next, a.end = int32(min(int64(id)+1, math.MaxInt32)), int32(min(last+1, math.MaxInt32))
+		var last int32
+		if err := t.queryRow(`SELECT value FROM sequences WHERE name = 'address_id'`).Scan(&last); err != nil {
+			return err
+		}
+		a.next, a.end = last-addressBlock+1, last+1
 	}
 	return nil
 }
