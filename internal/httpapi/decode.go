@@ -214,7 +214,7 @@ func (d *decoder) object(path string, raw json.RawMessage) map[string]json.RawMe
 		d.p.Add(path, "must be an object or null")
 		return nil
 	}
-	return splitObject(raw, 0) // a member of a body checked as JSON already
+	return splitObject(raw, 16) // a member of a body checked as JSON already
 }
 
 func (d *decoder) address(path string, raw json.RawMessage) *customer.Address {
@@ -418,6 +418,22 @@ func (d *decoder) money(path string, raw json.RawMessage) *customer.Money {
 	return &m
 }
 
+// memberNames are the names of every member a body may have, so that splitting a body
+// finds each name without allocating it (looking a []byte up converted to a string does
+// not copy it).
+var memberNames = func() map[string]string {
+	m := map[string]string{}
+	for _, list := range []map[string][]string{writable, readOnly} {
+		for object, names := range list {
+			m[object] = object
+			for _, n := range names {
+				m[n] = n
+			}
+		}
+	}
+	return m
+}()
+
 // splitObject returns the members of a JSON object that is known to be valid JSON, each
 // value as the bytes it spans in raw, without decoding them. Like encoding/json, a name
 // given twice keeps its last value. size is a guess of the number of members.
@@ -426,8 +442,11 @@ func splitObject(raw []byte, size int) map[string]json.RawMessage {
 	i := skipSpace(raw, 1) // past '{'
 	for i < len(raw) && raw[i] != '}' {
 		end := skipValue(raw, i) // the name, a string
-		name, _ := unquote(raw[i:end])
-		if !utf8.ValidString(name) {
+		name, known := memberNames[string(raw[i+1:end-1])]
+		if !known {
+			name, _ = unquote(raw[i:end])
+		}
+		if !known && !utf8.ValidString(name) {
 			// As encoding/json: each invalid byte of a name reads as U+FFFD.
 			json.Unmarshal(raw[i:end], &name)
 		}

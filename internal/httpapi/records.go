@@ -66,7 +66,7 @@ func DecodeRecord(body []byte) (*customer.ImportRecord, error) {
 	}
 	for i, slot := range []string{"billing_address", "service_address", "listing_address"} {
 		if raw := members[slot]; raw != nil && !isNull(raw) && raw[0] == '{' {
-			if id := d.int32(slot+".address_id", splitObject(raw, 0)["address_id"]); id != nil {
+			if id := d.int32(slot+".address_id", splitObject(raw, 16)["address_id"]); id != nil {
 				k.AddressIDs[i] = *id
 			}
 		}

@@ -198,9 +198,7 @@ func (t *tx) NextCustomerID(context.Context) (id int32, err error) {
 // InsertCustomer stores a new customer.
 func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer, doc []byte) error {
 	values := columnValues(c)
-	_, err := t.exec(`INSERT INTO customers (`+strings.Join(customerColumns, ", ")+`, doc, client_id, customer_id)
-		VALUES (`+strings.Repeat("?, ", len(customerColumns))+`?, ?, ?)`,
-		append(values, doc, c.ClientID, c.ID)...)
+	_, err := t.exec(insertCustomer, append(values, doc, c.ClientID, c.ID)...)
 	if err != nil {
 		return uniqueConflict(err)
 	}
@@ -211,6 +209,9 @@ func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer, doc []byte)
 	}
 	return nil
 }
+
+var insertCustomer = `INSERT INTO customers (` + strings.Join(customerColumns, ", ") + `, doc, client_id, customer_id)
+	VALUES (` + strings.Repeat("?, ", len(customerColumns)) + `?, ?, ?)`
 
 // textIndexes are the trigram indexes, each over one of customerColumns. FTS5 keeps no
 // copy of the text, so removing a row's entries takes the text it was indexed with.

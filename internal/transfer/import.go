@@ -19,6 +19,11 @@ import (
 // little.
 const DefaultBatch = 1000
 
+// ImportCache is the page cache, in KiB, that an import gives SQLite's writer (256 MiB;
+// a server's is 32 MiB): the indexes of a large store stay cached while they grow,
+// instead of being read back from the file for every record.
+const ImportCache = 256 << 10
+
 // MaxReported is how many invalid records an import names; the rest are counted.
 const MaxReported = 100
 
@@ -184,23 +189,13 @@ func (im *Importer) Validate(ctx context.Context, src Source) (*Plan, error) {
 	}
 	// refs are the parents the records name, with the lines that name each.
 	refs := map[int32]*parentRefs{}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		line, rec, problem, err := r.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", src.Name, err)
-		}
-		if problem != nil {
-			invalid(line, problem)
-			continue
+	err = decodeAll(ctx, r, func(d decoded) error {
+		if d.problem != nil {
+			invalid(d.line, d.problem)
+			return nil
 		}
 		plan.Records++
-		w, id := rec.Writable, rec.Keep.CustomerID
+		w, id := d.rec.Writable, d.rec.Keep.CustomerID
 		if id == 0 {
 			plan.WithoutID++
 		}
@@ -212,13 +207,20 @@ func (im *Importer) Validate(ctx context.Context, src Source) (*Plan, error) {
 				ref = &parentRefs{}
 				refs[parent] = ref
 			}
-			ref.add(line)
+			ref.add(d.line)
 		}
 		if w.IsParent && id != 0 {
 			if _, dup := plan.parents[id]; !dup {
-				plan.parents[id] = &fileParent{line: line, parent: parent}
+				plan.parents[id] = &fileParent{line: d.line, parent: parent}
 			}
 		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Name, err)
 	}
 	plan.Digest = hex.EncodeToString(digest.Sum(nil))
 	if err := im.checkParents(ctx, plan, refs, invalid); err != nil {
@@ -386,6 +388,7 @@ func (im *Importer) plan(ctx context.Context, src Source, plan *Plan, from Resum
 	}
 	for pass := 1; ; pass++ {
 		var deferred []int
+		wanted := len(todo)
 		f, err := src.Open()
 		if err != nil {
 			return err
@@ -396,30 +399,23 @@ func (im *Importer) plan(ctx context.Context, src Source, plan *Plan, from Resum
 			return err
 		}
 		last := 0
-		for {
-			line, rec, problem, err := r.next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err == nil && problem != nil {
-				err = fmt.Errorf("line %d changed since it was validated: %s", line, Describe(problem))
-			}
-			if err != nil {
-				f.Close()
-				return fmt.Errorf("%s: %w", src.Name, err)
+		err = decodeAll(ctx, r, func(d decoded) error {
+			line, rec := d.line, d.rec
+			if d.problem != nil {
+				return fmt.Errorf("%s: line %d changed since it was validated: %s", src.Name, line, Describe(d.problem))
 			}
 			if todo != nil {
 				for len(todo) > 0 && todo[0] < line {
 					todo = todo[1:]
 				}
 				if len(todo) == 0 || todo[0] != line {
-					continue
+					return nil
 				}
 			}
 			if pid := rec.Writable.ParentCustomerID; pid != nil {
 				if fp, ok := plan.parents[*pid]; ok && fp.pass == 0 {
 					deferred = append(deferred, line)
-					continue
+					return nil
 				}
 			}
 			if fp, ok := plan.parents[rec.Keep.CustomerID]; ok && rec.Writable.IsParent && fp.line == line {
@@ -428,17 +424,19 @@ func (im *Importer) plan(ctx context.Context, src Source, plan *Plan, from Resum
 			written++
 			last = line
 			if pass < from.Pass || (pass == from.Pass && line <= from.Line) {
-				continue // committed before
+				return nil // committed before
 			}
 			b.writes = append(b.writes, &customer.Write{Client: im.Client, User: im.User, Input: rec.Writable, Keep: &rec.Keep,
 				Operation: customer.OpImport, Actor: customer.Actor{Username: im.Username}})
 			b.lines = append(b.lines, line)
 			if len(b.writes) == size {
-				if err := send(pass, line); err != nil {
-					f.Close()
-					return err
-				}
+				return send(pass, line)
 			}
+			return nil
+		})
+		if err != nil {
+			f.Close()
+			return err
 		}
 		f.Close()
 		if len(b.writes) > 0 {
@@ -449,7 +447,7 @@ func (im *Importer) plan(ctx context.Context, src Source, plan *Plan, from Resum
 		if len(deferred) == 0 {
 			return nil
 		}
-		if todo != nil && len(deferred) == len(todo) {
+		if pass > 1 && len(deferred) == wanted {
 			return errors.New("records whose parents are never written (a cycle of parents)")
 		}
 		todo = deferred
