@@ -29,6 +29,9 @@ type command struct {
 	store   bool   // whether it works on a store (and so takes --db)
 	flags   func(*flags)
 	run     func(*invocation) error
+
+	// optional says that the positional arguments may also be left out.
+	optional bool
 }
 
 // commands is every command, in the order custd help lists them.
@@ -43,6 +46,8 @@ var commands = []*command{
 	userDisableCommand,
 	userEnableCommand,
 	userResetPasswordCommand,
+	exportCommand,
+	importCommand,
 	versionCommand,
 	healthcheckCommand,
 }
@@ -99,7 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	if len(pos) != cmd.nargs {
+	if len(pos) != cmd.nargs && !(cmd.optional && len(pos) == 0) {
 		if cmd.nargs == 0 {
 			return fmt.Errorf("%s takes no arguments, not %q; see custd help %s", cmd.name, strings.Join(pos, " "), cmd.name)
 		}
