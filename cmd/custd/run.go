@@ -48,6 +48,8 @@ var commands = []*command{
 	userResetPasswordCommand,
 	exportCommand,
 	importCommand,
+	backupCommand,
+	restoreCommand,
 	versionCommand,
 	healthcheckCommand,
 }
