@@ -221,13 +221,25 @@ done
 
 # The put and post bodies come from the same templates for both targets.
 "$tmp/seed" -n 0 -templates "$tmp/templates.jsonl"
+# custd is seeded with custd import (from a file of the same customers, ids 1 to n),
+# while its server runs; PocketBase over HTTP, 16 requests at a time.
 for target in $targets; do
 	log "seeding $records customers into $target"
+	jsonl=()
+	[ "$target" = custd ] && jsonl=(-jsonl "$tmp/custd.jsonl")
 	"$tmp/seed" -target "$target" -url "${url[$target]}" -user "${user[$target]}" -password "$password" \
-		-n "$records" -ids "$tmp/$target.ids" -auth "$tmp/$target.auth" 2>"$tmp/seed-$target.log" ||
+		-n "$records" -ids "$tmp/$target.ids" -auth "$tmp/$target.auth" "${jsonl[@]}" 2>"$tmp/seed-$target.log" ||
 		{ tail -n 5 "$tmp/seed-$target.log" >&2; exit 1; }
-	tail -n 1 "$tmp/seed-$target.log" >&2
-	seed_rate[$target]=$(sed -n 's/.*(\([0-9]*\)\/s)$/\1/p' "$tmp/seed-$target.log" | tail -n 1)
+	if [ "$target" = custd ]; then
+		CUSTD_DB="$custd_db" "$tmp/custd" import --client demo "$tmp/custd.jsonl" >"$tmp/import.out" 2>>"$tmp/seed-$target.log" ||
+			{ tail -n 5 "$tmp/seed-$target.log" >&2; exit 1; }
+		cat "$tmp/import.out" >&2
+		seed_rate[$target]=$(sed -n 's/.*(\([0-9,]*\) per second)$/\1/p' "$tmp/import.out" | tr -d , | tail -n 1)
+		rm -f "$tmp/custd.jsonl"
+	else
+		tail -n 1 "$tmp/seed-$target.log" >&2
+		seed_rate[$target]=$(sed -n 's/.*(\([0-9]*\)\/s)$/\1/p' "$tmp/seed-$target.log" | tail -n 1)
+	fi
 	rss_seeded[$target]=$(peak_rss_mib "${pid[$target]}")
 done
 
@@ -341,7 +353,7 @@ report=$results/$(date +%F)-$n.md
 	[ "$custd_store" = postgres ] && store_name=PostgreSQL
 	[ "$custd_processes" -gt 1 ] && store_name="$store_name, $custd_processes processes (connections split evenly, no balancer)"
 	echo "- custd $custd_rev on $store_name; PocketBase $pb_version (default settings, request log on); $(go version | cut -d' ' -f3)"
-	echo "- $records customers seeded in each over HTTP, 16 requests at a time:$(for t in $targets; do printf ' %s %s/s' "$t" "${seed_rate[$t]}"; done)"
+	echo "- $records customers seeded in each (custd with custd import, PocketBase over HTTP, 16 requests at a time):$(for t in $targets; do printf ' %s %s/s' "$t" "${seed_rate[$t]:-—}"; done)"
 	echo "- wrk $duration per run, up to $nproc threads, on the same machine as the servers; server CPU is the server process's user+system time over the run (100% = one core)"
 	echo
 	echo "## Disk"

@@ -6,9 +6,14 @@
 //	seed -target custd -url http://127.0.0.1:8080 -user admin@demo -password PW -n 10000 -ids custd.ids -auth custd.auth
 //	seed -target pocketbase -url http://127.0.0.1:8090 -user bench@example.com -password PW ...
 //	seed -templates templates.jsonl
+//
+// With -jsonl FILE and -target custd it creates nothing itself: it writes the same
+// customers, with customer ids 1 to n, as a file for custd import (which is how
+// scripts/bench.sh seeds custd), and the ids and Authorization files as usual.
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -60,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	authFile := fs.String("auth", "", "write the Authorization header value here")
 	templatesFile := fs.String("templates", "", "also write body templates for the load scripts here; alone, only that")
 	templatesN := fs.Int("templates-n", 1000, "number of body templates")
+	jsonlFile := fs.String("jsonl", "", "custd only: write the customers here for custd import instead of creating them")
 	timeout := fs.Duration("timeout", 3*time.Hour, "give up after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -82,7 +88,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: *workers, Proxy: nil},
 	}
-	var t target
+	var (
+		t   target
+		err error
+	)
 	switch *kind {
 	case "custd":
 		t = target{
@@ -104,7 +113,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	ids, err := create(ctx, client, *base, t, *n, *seed, *workers, stderr)
+	var ids []string
+	if *jsonlFile != "" {
+		if *kind != "custd" {
+			return fmt.Errorf("-jsonl is for -target custd only")
+		}
+		ids, err = writeImport(*jsonlFile, *seed, *n)
+	} else {
+		ids, err = create(ctx, client, *base, t, *n, *seed, *workers, stderr)
+	}
 	if err != nil {
 		return err
 	}
@@ -143,6 +160,29 @@ func pocketBaseToken(ctx context.Context, client *http.Client, base, email, pass
 		return "", fmt.Errorf("pocketbase sign-in: %d %s", status, resp)
 	}
 	return out.Token, nil
+}
+
+// writeImport writes customers 0..n-1 as records for custd import, customer i with id
+// i+1, as a store that creates them in an empty client numbers them, and returns the ids.
+func writeImport(path string, seed uint64, n int) ([]string, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = strconv.Itoa(i + 1)
+		body := customerdata.Body(customerdata.New(seed, i))
+		fmt.Fprintf(w, `{"customer_id":%d,`, i+1)
+		w.Write(body[1:])
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	return ids, f.Close()
 }
 
 // writeTemplates writes body templates for the put and post scenarios, from
