@@ -330,3 +330,107 @@ func TestInvalidRecordsWriteNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestInterruptedImportResumes: an import stopped between batches has written whole
+// batches only, and goes on from its resume point without writing anything twice, even
+// records without ids, which would otherwise be created again.
+func TestInterruptedImportResumes(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func() *store) {
+		s := open()
+		var lines [][]byte
+		for i := range 250 {
+			lines = append(lines, fmt.Appendf(nil, `{"email":"n%d@example.com","status":"PROSPECT"}`, i))
+		}
+		file := jsonl(lines)
+		im := s.importer()
+		plan, err := im.Validate(context.Background(), source(transfer.JSONL, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var at transfer.Resume
+		im.Committed = func(r transfer.Resume) {
+			at = r
+			if r.Written == 100 {
+				cancel() // Ctrl-C while the third batch is on its way
+			}
+		}
+		n, err := im.Write(ctx, source(transfer.JSONL, file), plan, transfer.Resume{})
+		if !errors.Is(err, context.Canceled) || n != 100 || at != (transfer.Resume{Pass: 1, Line: 100, Written: 100}) {
+			t.Fatalf("interrupted import: %d written, resume %+v, %v", n, at, err)
+		}
+		if got := s.count(t); got != 100 {
+			t.Fatalf("%d customers after an interrupted import, want the 2 whole batches", got)
+		}
+		im.Committed = nil
+		if n, err := im.Write(context.Background(), source(transfer.JSONL, file), plan, at); err != nil || n != 150 {
+			t.Fatalf("resumed import: %d written, %v", n, err)
+		}
+		if got := s.count(t); got != 250 {
+			t.Fatalf("%d customers after the resumed import, want 250", got)
+		}
+	})
+}
+
+func (s *store) count(t *testing.T) int {
+	t.Helper()
+	n := 0
+	err := s.Snapshot(context.Background(), s.user.ClientID, func(snap *customer.Snapshot) error { n = snap.Count; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestStoredRuleStopsAtItsBatch: a record that only stored data refuses (an account
+// number an earlier record took) stops the import at its batch, which is not written,
+// naming its line; the batches before it are written.
+func TestStoredRuleStopsAtItsBatch(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func() *store) {
+		s := open()
+		lines := records(300)
+		lines[169] = bytes.Replace(lines[169], []byte(`"account_number":"N-169"`), []byte(`"account_number":"N-19"`), 1)
+		_, err := s.load(t, transfer.JSONL, jsonl(lines))
+		var we *transfer.WriteError
+		if !errors.As(err, &we) || we.Line != 170 || we.Written != 150 || !customer.IsKind(err, customer.Conflict) ||
+			!strings.Contains(err.Error(), `line 170: account_number "N-19" is already used by customer 1019`) {
+			t.Fatalf("import with a taken account number at line 170: %v", err)
+		}
+		if got := s.count(t); got != 150 {
+			t.Fatalf("%d customers, want the 3 batches before line 170's", got)
+		}
+	})
+}
+
+// TestCSVFiles: the header is checked whole, a custom field's problem is named by its
+// column, rows with another number of cells are invalid, a byte order mark is ignored.
+func TestCSVFiles(t *testing.T) {
+	s := newStore(t, stores["sqlite"](t))
+	_, err := s.load(t, transfer.CSV, []byte("customer_id,emial,status,status,fields[x].label,fields[3].name\n1,a,OPEN,OPEN,,\n"))
+	for _, want := range []string{"the header row is invalid", "emial: is not a column", "status: is given twice",
+		"fields[x].label: is not a column", "fields[3].name: is not a column"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("bad header: %v, want %q", err, want)
+		}
+	}
+	file := "\uFEFFaccount_number,status,fields[7].label,fields[7].value,billing_address.city,close_on_no_active_services\n" +
+		"A-1,OPEN,Tier," + strings.Repeat("x", customer.MaxFieldValue+1) + ",,\n" +
+		"A-2,OPEN,,,Paris,TRUE\n" +
+		"A-3,OPEN\n" +
+		"A-4,OPEN,,,,maybe\n"
+	_, err = s.load(t, transfer.CSV, []byte(file))
+	for _, want := range []string{"3 records are invalid", "line 2: fields[7].value must be at most 4000 characters",
+		"line 4: the row has 2 cells, the header 6", "line 5: close_on_no_active_services must be true or false"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("bad rows: %v, want %q", err, want)
+		}
+	}
+	if _, err := s.load(t, transfer.CSV, []byte("\uFEFFaccount_number,status,billing_address.city,close_on_no_active_services\nA-2,OPEN,Paris,TRUE\n")); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := s.SearchCustomers(context.Background(), s.user.ClientID, &customer.Query{Page: 1, PageSize: 10})
+	if len(page.Customers) != 1 || page.Customers[0].BillingAddress.City != "Paris" || !page.Customers[0].CloseOnNoActiveServices || page.Customers[0].RegistrationCode == nil ||
+		*page.Customers[0].RegistrationCode == "" {
+		t.Fatalf("imported row: %+v", page.Customers)
+	}
+}
