@@ -267,6 +267,27 @@ func onlyQuotes(s string) bool { return len(s) >= 2 && strings.Trim(s, `"`) == "
 // CSVRecords reads the rows of a CSV file of customers.
 type CSVRecords struct {
 	columns []csvInput
+	layout  []csvMember // the record's members, from the columns, in the order of the header
+	fields  []csvField  // the custom fields, by ascending field_id
+}
+
+// csvMember is a member of a record and the columns it is read from: one for a value, or
+// one per member of a nested object (an empty name for a value).
+type csvMember struct {
+	name    string
+	members []csvCell
+}
+
+type csvCell struct {
+	name   string // in the nested object, or "" for the member itself
+	column int
+	kind   cellKind
+}
+
+// csvField is a custom field and the columns of its label and value (-1: none).
+type csvField struct {
+	id           int32
+	label, value int
 }
 
 // csvInput is what a column of the file is.
@@ -304,7 +325,41 @@ func NewCSVRecords(header []string) (*CSVRecords, error) {
 	if len(p) > 0 {
 		return nil, &customer.Error{Kind: customer.Invalid, Message: "the header row is invalid", Fields: p}
 	}
+	r.plan()
 	return r, nil
+}
+
+// plan groups the columns by the member of the record each belongs to.
+func (r *CSVRecords) plan() {
+	at := map[string]int{} // member name -> index in layout
+	fields := map[int32]*csvField{}
+	for i, in := range r.columns {
+		if in.col == nil {
+			f := fields[in.fieldID]
+			if f == nil {
+				f = &csvField{id: in.fieldID, label: -1, value: -1}
+				fields[in.fieldID] = f
+			}
+			if in.member == "label" {
+				f.label = i
+			} else {
+				f.value = i
+			}
+			continue
+		}
+		name, member, _ := strings.Cut(in.col.name, ".")
+		j, ok := at[name]
+		if !ok {
+			j = len(r.layout)
+			at[name] = j
+			r.layout = append(r.layout, csvMember{name: name})
+		}
+		r.layout[j].members = append(r.layout[j].members, csvCell{name: member, column: i, kind: in.col.kind})
+	}
+	for _, f := range fields {
+		r.fields = append(r.fields, *f)
+	}
+	slices.SortFunc(r.fields, func(a, b csvField) int { return int(a.id) - int(b.id) })
 }
 
 func parseFieldColumn(name string) (int32, string, bool) {
@@ -362,91 +417,147 @@ func (r *CSVRecords) JSON(row []string) ([]byte, []int32, error) {
 	if len(row) != len(r.columns) {
 		return nil, nil, customer.Errorf(customer.Invalid, "the row has %d cells, the header %d", len(row), len(r.columns))
 	}
-	top := map[string]any{}
-	fields := map[int32]map[string]any{}
-	for i, in := range r.columns {
-		s := row[i]
-		if in.col == nil {
-			v := unquoteEmpty(s)
-			if v == nil {
+	b := make([]byte, 0, 2048)
+	b = append(b, '{')
+	first := true
+	member := func(name string) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, name)
+		b = append(b, ':')
+	}
+	for _, m := range r.layout {
+		if len(m.members) == 1 && m.members[0].name == "" {
+			mark, wasFirst := len(b), first
+			member(m.name)
+			var ok bool
+			if b, ok = cellJSON(b, row[m.members[0].column], m.members[0].kind); !ok {
+				b, first = b[:mark], wasFirst // an absent member
+			}
+			continue
+		}
+		// A nested object is present when any of its cells is.
+		opened := false
+		for _, c := range m.members {
+			mark, wasFirst := len(b), first
+			if !opened {
+				member(m.name)
+				b = append(b, '{')
+			} else {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, c.name)
+			b = append(b, ':')
+			var ok bool
+			if b, ok = cellJSON(b, row[c.column], c.kind); !ok {
+				b, first = b[:mark], wasFirst // an absent member
 				continue
 			}
-			f := fields[in.fieldID]
-			if f == nil {
-				f = map[string]any{"field_id": in.fieldID, "label": "", "value": ""}
-				fields[in.fieldID] = f
-			}
-			f[in.member] = *v
-			continue
+			opened = true
 		}
-		raw := cellJSON(s, in.col.kind)
-		if raw == nil {
-			continue
+		if opened {
+			b = append(b, '}')
 		}
-		obj, name := top, in.col.name
-		if parent, member, nested := strings.Cut(in.col.name, "."); nested {
-			sub, _ := top[parent].(map[string]any)
-			if sub == nil {
-				sub = map[string]any{}
-				top[parent] = sub
-			}
-			obj, name = sub, member
-		}
-		obj[name] = raw
 	}
 	var ids []int32
-	if len(fields) > 0 {
-		ids = make([]int32, 0, len(fields))
-		for id := range fields {
-			ids = append(ids, id)
+	for _, f := range r.fields {
+		label, value := fieldCell(row, f.label), fieldCell(row, f.value)
+		if label == nil && value == nil {
+			continue
 		}
-		slices.Sort(ids)
-		list := make([]any, len(ids))
-		for i, id := range ids {
-			list[i] = fields[id]
+		if ids == nil {
+			member("fields")
+			b = append(b, '[')
+		} else {
+			b = append(b, ',')
 		}
-		top["fields"] = list
+		ids = append(ids, f.id)
+		b = fmt.Appendf(b, `{"field_id":%d,"label":`, f.id)
+		b = appendJSONString(b, deref(label))
+		b = append(b, `,"value":`...)
+		b = appendJSONString(b, deref(value))
+		b = append(b, '}')
 	}
-	body, err := json.Marshal(top)
-	return body, ids, err
+	if ids != nil {
+		b = append(b, ']')
+	}
+	return append(b, '}'), ids, nil
 }
 
-// cellJSON is the JSON value of a cell, or nil when the cell stands for an absent member.
-// A cell that is not a value of the column's type becomes a JSON string, so that the
-// decoder names the member and the rule as it does for a body.
-func cellJSON(s string, kind cellKind) json.RawMessage {
-	var v any
+// fieldCell reads the cell of a custom field's label or value: nil when there is no such
+// column or the cell is empty.
+func fieldCell(row []string, column int) *string {
+	if column < 0 {
+		return nil
+	}
+	return unquoteEmpty(row[column])
+}
+
+// appendJSONString appends s as a JSON string. Bytes that are not UTF-8 are copied as
+// they are, so that the decoder names the member that holds them, as it does in a body.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = fmt.Appendf(b, `\u%04x`, c)
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// cellJSON appends to b the JSON value of a cell and reports whether there is one: an
+// empty cell stands for an absent member. A cell that is not a value of the column's type
+// becomes a JSON string, so that the decoder names the member and the rule as it does
+// for a body.
+func cellJSON(b []byte, s string, kind cellKind) ([]byte, bool) {
 	switch kind {
 	case cellNullable:
 		t := unquoteEmpty(s)
 		if t == nil {
-			return nil
+			return b, false
 		}
-		v = *t
+		return appendJSONString(b, *t), true
 	case cellNumber:
 		if s == "" {
-			return nil
+			return b, false
 		}
 		if isJSONNumber(s) {
-			return json.RawMessage(s)
+			return append(b, s...), true
 		}
-		v = s
 	case cellBool:
-		switch strings.ToLower(s) {
-		case "":
-			return nil
-		case "true", "false":
-			return json.RawMessage(strings.ToLower(s))
+		switch {
+		case s == "":
+			return b, false
+		case strings.EqualFold(s, "true"):
+			return append(b, "true"...), true
+		case strings.EqualFold(s, "false"):
+			return append(b, "false"...), true
 		}
-		v = s
 	default:
 		if s == "" {
-			return nil
+			return b, false
 		}
-		v = s
 	}
-	b, _ := json.Marshal(v)
-	return b
+	return appendJSONString(b, s), true
 }
 
 // isJSONNumber reports whether s is a JSON number: a JSON value that starts as one.

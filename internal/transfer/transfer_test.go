@@ -417,10 +417,12 @@ func TestCSVFiles(t *testing.T) {
 		"A-1,OPEN,Tier," + strings.Repeat("x", customer.MaxFieldValue+1) + ",,\n" +
 		"A-2,OPEN,,,Paris,TRUE\n" +
 		"A-3,OPEN\n" +
-		"A-4,OPEN,,,,maybe\n"
+		"A-4,OPEN,,,,maybe\n" +
+		"\xffA-5,OPEN,,,\"Par\tis\",\n"
 	_, err = s.load(t, transfer.CSV, []byte(file))
-	for _, want := range []string{"3 records are invalid", "line 2: fields[7].value must be at most 4000 characters",
-		"line 4: the row has 2 cells, the header 6", "line 5: close_on_no_active_services must be true or false"} {
+	for _, want := range []string{"4 records are invalid", "line 2: fields[7].value must be at most 4000 characters",
+		"line 4: the row has 2 cells, the header 6", "line 5: close_on_no_active_services must be true or false",
+		"line 6: billing_address.city must not contain control characters such as line breaks; account_number must be valid UTF-8 text"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("bad rows: %v, want %q", err, want)
 		}
