@@ -2,10 +2,14 @@ package transfer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/httpapi"
@@ -25,59 +29,146 @@ func Export(ctx context.Context, store customer.Customers, client int64, format 
 	n := 0
 	err := store.Snapshot(ctx, client, func(snap *customer.Snapshot) error {
 		w := bufio.NewWriterSize(out, 256<<10)
-		var (
-			write func(*customer.Customer) error
-			cw    *csv.Writer
-		)
+		// encode appends a chunk's records to a buffer; each worker has its own.
+		var newEncoder func() func(*bytes.Buffer, []*customer.Customer) error
 		switch format {
 		case CSV:
 			fieldIDs, err := customFields(ctx, snap)
 			if err != nil {
 				return err
 			}
-			cw = csv.NewWriter(w)
+			cw := csv.NewWriter(w)
 			if err := cw.Write(httpapi.CSVHeader(fieldIDs)); err != nil {
 				return err
 			}
-			var row []string
-			write = func(c *customer.Customer) error {
-				row = records.CSV(row, c, fieldIDs)
-				return cw.Write(row)
+			if cw.Flush(); cw.Error() != nil {
+				return cw.Error()
+			}
+			newEncoder = func() func(*bytes.Buffer, []*customer.Customer) error {
+				var row []string
+				return func(b *bytes.Buffer, cs []*customer.Customer) error {
+					cw := csv.NewWriter(b)
+					for _, c := range cs {
+						row = records.CSV(row, c, fieldIDs)
+						if err := cw.Write(row); err != nil {
+							return err
+						}
+					}
+					cw.Flush()
+					return cw.Error()
+				}
 			}
 		default:
-			write = func(c *customer.Customer) error {
-				b, err := records.JSON(c)
-				if err != nil {
-					return err
+			newEncoder = func() func(*bytes.Buffer, []*customer.Customer) error {
+				return func(b *bytes.Buffer, cs []*customer.Customer) error {
+					for _, c := range cs {
+						line, err := records.JSON(c)
+						if err != nil {
+							return err
+						}
+						b.Write(line)
+						b.WriteByte('\n')
+					}
+					return nil
 				}
-				w.Write(b)
-				return w.WriteByte('\n')
 			}
 		}
 		progress.Start("exporting", int64(snap.Count), false)
 		defer progress.Done()
-		err := snap.Walk(func(c *customer.Customer) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := write(c); err != nil {
-				return err
-			}
-			n++
-			progress.Add(1)
-			return nil
+		err := encodeAll(ctx, snap.Walk, newEncoder, func(b []byte, records int) error {
+			n += records
+			progress.Add(int64(records))
+			_, err := w.Write(b)
+			return err
 		})
 		if err != nil {
 			return err
 		}
-		if cw != nil { // it buffers into w
-			if cw.Flush(); cw.Error() != nil {
-				return cw.Error()
-			}
-		}
 		return w.Flush()
 	})
 	return n, err
+}
+
+// encodeChunk is a chunk of customers on their way to the file.
+type encodeChunk struct {
+	customers []*customer.Customer
+	out       bytes.Buffer
+	err       error
+	done      chan struct{}
+}
+
+// encodeAll walks the snapshot and encodes its customers on every core at once, a chunk
+// at a time, and hands the encoded chunks to write in the walk's order. The walk itself
+// (reading and decoding the stored customers) runs on the calling goroutine, the
+// encoding beside it.
+func encodeAll(ctx context.Context, walk customer.Walk, newEncoder func() func(*bytes.Buffer, []*customer.Customer) error,
+	write func(b []byte, records int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *encodeChunk, workers)
+	ordered := make(chan *encodeChunk, 2*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			encode := newEncoder()
+			for c := range jobs {
+				c.err = encode(&c.out, c.customers)
+				close(c.done)
+			}
+		})
+	}
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for c := range ordered {
+			<-c.done
+			if err == nil {
+				err = c.err
+			}
+			if err == nil {
+				err = write(c.out.Bytes(), len(c.customers))
+			}
+			if err != nil {
+				cancel()
+			}
+		}
+		written <- err
+	}()
+	send := func(c *encodeChunk) error {
+		select {
+		case jobs <- c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case ordered <- c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	}
+	next := &encodeChunk{done: make(chan struct{})}
+	err := walk(func(c *customer.Customer) error {
+		next.customers = append(next.customers, c)
+		if len(next.customers) < chunkSize {
+			return nil
+		}
+		c2 := next
+		next = &encodeChunk{done: make(chan struct{})}
+		return send(c2)
+	})
+	if err == nil && len(next.customers) > 0 {
+		err = send(next)
+	}
+	close(jobs)
+	close(ordered)
+	wg.Wait()
+	werr := <-written
+	if werr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		err = werr
+	}
+	return err
 }
 
 // customFields returns the field_id of every custom field the snapshot's customers have,
