@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -198,11 +197,6 @@ func runImport(inv *invocation) error {
 	if err != nil {
 		return err
 	}
-	if c, ok := s.(writerCache); ok {
-		if err := c.SetWriterCache(inv.ctx, transfer.ImportCache); err != nil {
-			return err
-		}
-	}
 	progress := newProgress(inv.stderr, "import", progressEvery)
 	im := &transfer.Importer{Store: s, Client: client.ID, User: user.ID, Username: user.Login(), BatchSize: batch, Progress: progress}
 
@@ -284,11 +278,6 @@ func runImport(inv *invocation) error {
 			thousands(int64(plan.WithoutID)))
 	}
 	return s.Close()
-}
-
-// writerCache is a store whose writer's page cache can be set (SQLite).
-type writerCache interface {
-	SetWriterCache(ctx context.Context, kib int) error
 }
 
 // download reads the source into the spool file, from where the state says it stopped.

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math"
 
 	"github.com/custd/custd/internal/customer"
@@ -75,14 +74,4 @@ func (s *Store) Snapshot(ctx context.Context, client int64, read func(*customer.
 		return nil
 	}
 	return read(snap)
-}
-
-// SetWriterCache sets the page cache of the writing connection to kib KiB, for a process
-// that writes much at once (an import): indexes whose pages stay cached are updated
-// without reading them again. The cache holds at most that much, whatever is written.
-func (s *Store) SetWriterCache(ctx context.Context, kib int) error {
-	return s.writer.do(ctx, 0, func(t *tx) error {
-		_, err := t.w.conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA cache_size = -%d", kib))
-		return err
-	})
 }

@@ -19,11 +19,6 @@ import (
 // little.
 const DefaultBatch = 1000
 
-// ImportCache is the page cache, in KiB, that an import gives SQLite's writer (256 MiB;
-// a server's is 32 MiB): the indexes of a large store stay cached while they grow,
-// instead of being read back from the file for every record.
-const ImportCache = 256 << 10
-
 // MaxReported is how many invalid records an import names; the rest are counted.
 const MaxReported = 100
 
