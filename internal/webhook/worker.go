@@ -24,8 +24,9 @@ type Worker struct {
 	Poll time.Duration
 	// Backoff is the wait after the n-th failed attempt (default customer.Backoff).
 	Backoff func(n int32) time.Duration
-	// Slots is how many attempts run at once (default 32), and PerReceiver how many of
-	// them may go to one receiver (default 8), so that a slow receiver cannot take them all.
+	// Slots is how many attempts run at once (default 64), and PerReceiver how many of
+	// them may go to one receiver (default half), so that a slow receiver cannot take them
+	// all.
 	Slots, PerReceiver int
 	// Observe, when set, is told each attempt's result (delivered, retry or failed) and,
 	// for a first attempt that succeeds, the time since the write.
@@ -44,16 +45,18 @@ func (w *Worker) Run(ctx context.Context) {
 		w.Backoff = customer.Backoff
 	}
 	if w.Slots == 0 {
-		w.Slots = 32
+		w.Slots = 64
 	}
 	if w.PerReceiver == 0 {
-		w.PerReceiver = 8
+		w.PerReceiver = w.Slots / 2
 	}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		inFlight = map[int32]int{}
 		free     = make(chan struct{}, w.Slots)
+		wake     = make(chan struct{}, 1) // an attempt ended: its slot is free
+		fanned   time.Time
 	)
 	for range w.Slots {
 		free <- struct{}{}
@@ -66,14 +69,21 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-wake:
+			// Claim again as slots free up rather than at the next tick, so that a busy
+			// receiver's queue drains at the speed it answers; at most every pace.
+			time.Sleep(pace)
 		}
-		for {
-			n, err := w.Store.FanOut(ctx, 500)
-			if err != nil {
-				w.warn(ctx, "turning events into webhook deliveries", err)
-			}
-			if err != nil || n < 500 {
-				break
+		if time.Since(fanned) >= w.Poll/5 {
+			fanned = time.Now()
+			for {
+				n, err := w.Store.FanOut(ctx, 500)
+				if err != nil {
+					w.warn(ctx, "turning events into webhook deliveries", err)
+				}
+				if err != nil || n < 500 {
+					break
+				}
 			}
 		}
 		slots := len(free)
@@ -106,10 +116,18 @@ func (w *Worker) Run(ctx context.Context) {
 				inFlight[c.Receiver.ID]--
 				mu.Unlock()
 				free <- struct{}{}
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
 			}()
 		}
 	}
 }
+
+// pace is the shortest time between two claims woken by ended attempts: claims gather
+// the slots freed meanwhile instead of taking one at a time.
+const pace = 5 * time.Millisecond
 
 // attempt sends one claimed delivery and records the outcome.
 func (w *Worker) attempt(ctx context.Context, c *customer.Claim) {
