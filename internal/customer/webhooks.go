@@ -173,8 +173,9 @@ type Webhooks interface {
 	// one of its receiver and customer, to owner until the lease ends: no other process
 	// claims them meanwhile. Each comes with its event and its receiver.
 	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Claim, error)
-	// FinishDelivery records the outcome of an attempt of a claimed delivery.
-	FinishDelivery(ctx context.Context, owner string, d *Delivery) error
+	// FinishDelivery records the outcomes of attempts of claimed deliveries, in one
+	// transaction; one whose lease owner no longer holds is left as it is.
+	FinishDelivery(ctx context.Context, owner string, ds ...*Delivery) error
 	// DeliveryBacklog reports how many deliveries of every client are pending and when
 	// the oldest of them was made (zero when none is).
 	DeliveryBacklog(ctx context.Context) (pending int64, oldest time.Time, err error)

@@ -179,14 +179,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 	return out, nil
 }
 
-// FinishDelivery records an attempt's outcome, if owner still holds the lease. Errors:
-// Unavailable.
-func (s *Store) FinishDelivery(ctx context.Context, owner string, d *customer.Delivery) error {
-	return s.withConn(ctx, func(c *pgxpool.Conn) error {
-		_, err := c.Exec(ctx, `UPDATE webhook_deliveries SET status = $1, attempts = $2, last_attempt_date = $3, last_status_code = $4,
-			last_error = $5, next_attempt_date = $6, lease_owner = NULL, lease_until = NULL WHERE id = $7 AND lease_owner = $8`,
-			string(d.Status), d.Attempts, optMillis(d.LastAttemptDate), d.LastStatusCode, d.LastError, optMillis(d.NextAttemptDate), d.ID, owner)
-		return err
+// FinishDelivery records attempts' outcomes, where owner still holds the lease, in one
+// transaction sent as one batch. Errors: Unavailable.
+func (s *Store) FinishDelivery(ctx context.Context, owner string, ds ...*customer.Delivery) error {
+	return s.inTx(ctx, func(t pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, d := range ds {
+			b.Queue(`UPDATE webhook_deliveries SET status = $1, attempts = $2, last_attempt_date = $3, last_status_code = $4,
+				last_error = $5, next_attempt_date = $6, lease_owner = NULL, lease_until = NULL WHERE id = $7 AND lease_owner = $8`,
+				string(d.Status), d.Attempts, optMillis(d.LastAttemptDate), d.LastStatusCode, d.LastError, optMillis(d.NextAttemptDate), d.ID, owner)
+		}
+		return t.SendBatch(ctx, b).Close()
 	})
 }
 

@@ -313,13 +313,19 @@ func (s *Store) claims(ctx context.Context, ds []*customer.Delivery) ([]*custome
 	return out, nil
 }
 
-// FinishDelivery records an attempt's outcome, if owner still holds the lease.
-func (s *Store) FinishDelivery(ctx context.Context, owner string, d *customer.Delivery) error {
+// FinishDelivery records attempts' outcomes, where owner still holds the lease, as one
+// write of the writer.
+func (s *Store) FinishDelivery(ctx context.Context, owner string, ds ...*customer.Delivery) error {
 	return s.writer.do(ctx, 0, func(t *tx) error {
-		_, err := t.exec(`UPDATE webhook_deliveries SET status = ?, attempts = ?, last_attempt_date = ?, last_status_code = ?,
-			last_error = ?, next_attempt_date = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?`,
-			string(d.Status), d.Attempts, millis(d.LastAttemptDate), d.LastStatusCode, d.LastError, millis(d.NextAttemptDate), d.ID, owner)
-		return err
+		for _, d := range ds {
+			_, err := t.exec(`UPDATE webhook_deliveries SET status = ?, attempts = ?, last_attempt_date = ?, last_status_code = ?,
+				last_error = ?, next_attempt_date = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?`,
+				string(d.Status), d.Attempts, millis(d.LastAttemptDate), d.LastStatusCode, d.LastError, millis(d.NextAttemptDate), d.ID, owner)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

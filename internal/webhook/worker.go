@@ -31,6 +31,8 @@ type Worker struct {
 	// Observe, when set, is told each attempt's result (delivered, retry or failed) and,
 	// for a first attempt that succeeds, the time since the write.
 	Observe func(result string, lag time.Duration)
+
+	finished chan *customer.Delivery // outcomes waiting to be recorded
 }
 
 // lease is how long a claimed delivery is reserved: longer than an attempt can take.
@@ -61,7 +63,14 @@ func (w *Worker) Run(ctx context.Context) {
 	for range w.Slots {
 		free <- struct{}{}
 	}
-	defer wg.Wait()
+	w.finished = make(chan *customer.Delivery, 4*w.Slots)
+	recorded := make(chan struct{})
+	go func() { w.record(context.WithoutCancel(ctx)); close(recorded) }()
+	defer func() {
+		wg.Wait()
+		close(w.finished)
+		<-recorded // the outcomes of the last attempts are in the store
+	}()
 	tick := time.NewTicker(w.Poll)
 	defer tick.Stop()
 	for {
@@ -158,9 +167,33 @@ func (w *Worker) attempt(ctx context.Context, c *customer.Claim) {
 	}
 }
 
-func (w *Worker) finish(ctx context.Context, d *customer.Delivery) {
-	if err := w.Store.FinishDelivery(ctx, w.Owner, d); err != nil {
-		w.warn(ctx, "recording a webhook delivery", err) // the lease runs out and it is tried again
+// finish hands an attempt's outcome to record.
+func (w *Worker) finish(_ context.Context, d *customer.Delivery) { w.finished <- d }
+
+// record writes the outcomes of attempts as they end, those that end within pace of each
+// other in one write: one write per attempt would compete with the customers' writes for
+// the store (on SQLite, its one writer). Until an outcome is written its delivery stays
+// leased, so it is not attempted again meanwhile, nor a later event of its customer.
+func (w *Worker) record(ctx context.Context) {
+	batch := make([]*customer.Delivery, 0, 4*w.Slots)
+	for d := range w.finished {
+		batch = append(batch[:0], d)
+		deadline := time.After(pace)
+	gather:
+		for len(batch) < cap(batch) {
+			select {
+			case d, ok := <-w.finished:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, d)
+			case <-deadline:
+				break gather
+			}
+		}
+		if err := w.Store.FinishDelivery(ctx, w.Owner, batch...); err != nil {
+			w.warn(ctx, "recording webhook deliveries", err) // their leases run out and they are tried again
+		}
 	}
 }
 
