@@ -51,6 +51,14 @@
 # (a newer custd migrates its copy then). BENCH_PG_GROW=1 (PostgreSQL, with
 # BENCH_SEED_COPY=1 and 1,000,000 records) seeds 10,000 over HTTP and grows them to a
 # million with bench/postgres-grow.sql before the copy.
+# BENCH_SEED_STORE=DIR (with BENCH_SEED_COPY=1) keeps the seeded store in DIR (SQLite: its
+# files; PostgreSQL: a database left on the server, named in DIR/database) with its ids,
+# and a later run with the same DIR and settings copies that store to every custd target
+# instead of seeding; BENCH_SCENARIOS=none then only seeds and keeps.
+# BENCH_WAIT_LOAD=2.0 waits before the runs (and, with BENCH_SEED_COPY=1, before the
+# copies start and migrate) until the 1-minute load average is below that, looking
+# every 30 s, but not past BENCH_WAIT_UNTIL (a UTC time, HH:MM); the report says how
+# long it waited and what the load was.
 # BENCH_PROFILE=scenario/connections (put/64 by default; "none" for none) takes a
 # CPU profile of each custd target, its first process, over that run and adds its top
 # functions to the report (the profiles stay under bench/results/tmp with BENCH_KEEP=1).
@@ -73,6 +81,9 @@ base_rev=${BENCH_BASE_REV:-9ef2f57}
 seed_copy=${BENCH_SEED_COPY:-0}
 pg_grow=${BENCH_PG_GROW:-0}
 hook_drain=${BENCH_HOOK_DRAIN:-600}
+seed_store=${BENCH_SEED_STORE:-}
+wait_load_below=${BENCH_WAIT_LOAD:-}
+wait_until=${BENCH_WAIT_UNTIL:-}
 case $custd_store in
 sqlite) [ "$custd_processes" = 1 ] || { echo "bench: several custd processes need BENCH_CUSTD_STORE=postgres" >&2; exit 2; } ;;
 postgres) ;;
@@ -113,6 +124,14 @@ if [ "$seed_copy" = 1 ]; then
 	[ ${#custd_targets[@]} -gt 0 ] || { echo "bench: BENCH_SEED_COPY=1 needs a custd target" >&2; exit 2; }
 	seed_source=${custd_targets[0]}
 	is_custd "$reference" && seed_source=$reference
+fi
+if [ -n "$seed_store" ] && [ "$seed_copy" != 1 ]; then
+	echo "bench: BENCH_SEED_STORE needs BENCH_SEED_COPY=1" >&2
+	exit 2
+fi
+if [ "$scenarios" = none ] && [ -z "$seed_store" ]; then
+	echo "bench: BENCH_SCENARIOS=none (seed only) needs BENCH_SEED_STORE" >&2
+	exit 2
 fi
 if [ "$pg_grow" = 1 ]; then
 	[ "$custd_store" = postgres ] && [ "$seed_copy" = 1 ] && [ "$records" = 1000000 ] ||
@@ -227,6 +246,30 @@ peak_rss_mib() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 # now_ms prints the time in Unix milliseconds.
 now_ms() { date +%s%3N; }
 
+# wait_load waits, with BENCH_WAIT_LOAD set, until the 1-minute load average is below
+# it, looking every 30 s, but not past BENCH_WAIT_UNTIL (a UTC time, HH:MM); $1 says
+# what waits, for the report.
+load_notes=()
+wait_load() {
+	[ -n "$wait_load_below" ] || return 0
+	local deadline=9999999999 w0 load
+	[ -z "$wait_until" ] || deadline=$(date -u -d "$wait_until" +%s)
+	w0=$(date +%s)
+	while :; do
+		load=$(cut -d' ' -f1 /proc/loadavg)
+		if awk -v l="$load" -v m="$wait_load_below" 'BEGIN {exit !(l < m)}'; then
+			load_notes+=("- $1: load average $(cut -d' ' -f1-3 /proc/loadavg) after waiting $(($(date +%s) - w0)) s for the 1-minute figure to fall below $wait_load_below")
+			return 0
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			load_notes+=("- $1: load average $(cut -d' ' -f1-3 /proc/loadavg); it had not fallen below $wait_load_below by $wait_until UTC (waited $(($(date +%s) - w0)) s), measured anyway")
+			return 0
+		fi
+		log "load average $load, waiting for it to fall below $wait_load_below"
+		sleep 30
+	done
+}
+
 for tool in wrk jq; do
 	if ! command -v $tool >/dev/null; then
 		log "installing $tool"
@@ -259,9 +302,6 @@ for t in "${custd_targets[@]}"; do
 done
 (cd "$root/bench" && go build -o "$tmp/" ./pocketbase ./cmd/seed ./cmd/diskbench ./cmd/hookreceiver)
 pb_version=$(cd "$root/bench" && go list -m -f '{{.Version}}' github.com/pocketbase/pocketbase)
-
-log "measuring the disk"
-"$tmp/diskbench" -dir "$tmp" -duration "$disk_duration" >"$tmp/disk.md"
 
 password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 # Per target: its base URL, first process, processes and URLs (space-separated), the
@@ -375,7 +415,20 @@ seed() {
 "$tmp/seed" -n 0 -templates "$tmp/templates.jsonl"
 
 copy_notes=()
+saved=""
 if [ "$seed_copy" = 1 ]; then
+	seed_info="records=$records store=$custd_store source=$seed_source grow=$pg_grow"
+	case $seed_source in custd-base | custd-base-*) seed_info+=" base=$(git -C "$root" rev-parse "$base_rev")" ;; esac
+	saved=""
+	if [ -n "$seed_store" ] && [ -f "$seed_store/info" ]; then
+		saved=$seed_store
+		[ "$(cat "$saved/info")" = "$seed_info" ] ||
+			{ log "$saved holds another store ($(cat "$saved/info")), not $seed_info"; exit 2; }
+		copy_notes+=("- copies of one store seeded earlier and kept in ${saved#"$root"/}:")
+		while read -r line; do copy_notes+=("  $line"); done <"$saved/notes"
+	fi
+fi
+if [ "$seed_copy" = 1 ] && [ -z "$saved" ]; then
 	create_store "$seed_source"
 	start_custd "$seed_source"
 	if [ "$pg_grow" = 1 ]; then
@@ -385,7 +438,7 @@ if [ "$seed_copy" = 1 ]; then
 		g0=$(date +%s)
 		psql "${db[$seed_source]%%\?*}" -q -f "$root/bench/postgres-grow.sql" >"$tmp/grow.log" 2>&1 ||
 			{ tail -n 5 "$tmp/grow.log" >&2; exit 1; }
-		copy_notes+=("- $seed_source: 10,000 customers seeded over HTTP (${seed_rate[$seed_source]}/s), grown to 1,000,000 with bench/postgres-grow.sql in $(($(date +%s) - g0)) s")
+		copy_notes+=("- $seed_source: 10,000 customers seeded over HTTP (${seed_rate[$seed_source]}/s), grown to 1,000,000 with bench/postgres-grow.sql in $(($(date +%s) - g0)) s; store $(store_mib "$seed_source") MiB")
 		# The grown customer i has id i + 1 (postgres-grow.sql), after the seeded ones.
 		seq 10001 1000000 >>"$tmp/$seed_source.ids"
 		seed_rate[$seed_source]="grown"
@@ -394,19 +447,54 @@ if [ "$seed_copy" = 1 ]; then
 		stop_target "$seed_source"
 		copy_notes+=("- $seed_source: $records customers seeded over HTTP, ${seed_rate[$seed_source]}/s; store $(store_mib "$seed_source") MiB")
 	fi
-	for t in "${custd_targets[@]}"; do
-		[ "$t" != "$seed_source" ] || continue
-		log "copying $seed_source's store to $t"
-		c0=$(date +%s.%N)
+	if [ -n "$seed_store" ]; then
+		log "keeping $seed_source's store in $seed_store"
+		mkdir -p "$seed_store"
 		if [ "$custd_store" = postgres ]; then
-			create_store "$t" "$(pg_name "$seed_source")"
+			kept=custd_bench_seed_$(date +%s)
+			psql "$pg_server" -qc "CREATE DATABASE $kept TEMPLATE $(pg_name "$seed_source")" >/dev/null
+			echo "$kept" >"$seed_store/database"
 		else
-			create_store "$t"
-			cp "$tmp/$seed_source-data/"* "$tmp/$t-data/"
+			mkdir -p "$seed_store/data"
+			cp "$tmp/$seed_source-data/"* "$seed_store/data/"
+		fi
+		cp "$tmp/$seed_source.ids" "$seed_store/ids"
+		cp "$tmp/$seed_source.auth" "$seed_store/auth"
+		printf '%s\n' "${copy_notes[@]}" >"$seed_store/notes"
+		echo "$seed_info" >"$seed_store/info"
+	fi
+	if [ "$scenarios" = none ]; then
+		log "seeded; no scenario to run"
+		exit 0
+	fi
+fi
+if [ "$seed_copy" = 1 ]; then
+	wait_load "before copying the store and starting the targets (the copies' migrations are timed)"
+	for t in "${custd_targets[@]}"; do
+		c0=$(date +%s.%N)
+		if [ -n "$saved" ]; then
+			log "copying the kept store to $t"
+			if [ "$custd_store" = postgres ]; then
+				create_store "$t" "$(cat "$saved/database")"
+			else
+				create_store "$t"
+				cp "$saved/data/"* "$tmp/$t-data/"
+			fi
+			cp "$saved/ids" "$tmp/$t.ids"
+			cp "$saved/auth" "$tmp/$t.auth"
+		else
+			[ "$t" != "$seed_source" ] || continue
+			log "copying $seed_source's store to $t"
+			if [ "$custd_store" = postgres ]; then
+				create_store "$t" "$(pg_name "$seed_source")"
+			else
+				create_store "$t"
+				cp "$tmp/$seed_source-data/"* "$tmp/$t-data/"
+			fi
+			cp "$tmp/$seed_source.ids" "$tmp/$t.ids"
+			cp "$tmp/$seed_source.auth" "$tmp/$t.auth"
 		fi
 		copy_notes+=("- $t: a copy of that store ($(awk -v a="$c0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.0f", b - a}') s to copy)")
-		cp "$tmp/$seed_source.ids" "$tmp/$t.ids"
-		cp "$tmp/$seed_source.auth" "$tmp/$t.auth"
 		seed_rate[$t]="copy"
 	done
 	for t in "${custd_targets[@]}"; do
@@ -474,6 +562,10 @@ done
 pending_deliveries() {
 	[ "$(api "$1" GET '/v1/WebhookDeliveries?status=PENDING&page_size=1' | jq '.records | length')" != 0 ]
 }
+
+wait_load "before the runs"
+log "measuring the disk"
+"$tmp/diskbench" -dir "$tmp" -duration "$disk_duration" >"$tmp/disk.md"
 
 declare -A label=(
 	[get]="GET one by id"
@@ -632,7 +724,8 @@ has_target pocketbase && pb_col=" ÷ PocketBase |"
 	echo "# $title under load, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "- machine: $nproc CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)"
-	echo "- load average (1, 5, 15 min) when the run started: $load_start; at its end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- load average (1, 5, 15 min) when the script started: $load_start; at its end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	[ ${#load_notes[@]} = 0 ] || printf '%s\n' "${load_notes[@]}"
 	store_name=SQLite
 	[ "$custd_store" = postgres ] && store_name="PostgreSQL $(psql "$pg_server" -Atc 'SHOW server_version' 2>/dev/null | cut -d' ' -f1)"
 	[ "$custd_processes" -gt 1 ] && store_name="$store_name, $custd_processes processes per target (connections split evenly, no balancer)"
