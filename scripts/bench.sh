@@ -48,7 +48,8 @@
 # BENCH_SEED_COPY=1 seeds only the reference (or the first custd target) over HTTP,
 # stops it and copies its store to the other custd targets (SQLite: the files;
 # PostgreSQL: CREATE DATABASE ... TEMPLATE), then starts them all, timing each start
-# (a newer custd migrates its copy then). BENCH_PG_GROW=1 (PostgreSQL, with
+# (a newer custd migrates its copy then; on PostgreSQL each database is then vacuumed and
+# analyzed, so that autovacuum's work after a migration stays out of the runs). BENCH_PG_GROW=1 (PostgreSQL, with
 # BENCH_SEED_COPY=1 and 1,000,000 records) seeds 10,000 over HTTP and grows them to a
 # million with bench/postgres-grow.sql before the copy.
 # BENCH_SEED_STORE=DIR (with BENCH_SEED_COPY=1) keeps the seeded store in DIR (SQLite: its
@@ -506,6 +507,13 @@ if [ "$seed_copy" = 1 ]; then
 		migrations=$(tail -n +$((log_lines + 1)) "$tmp/$t.log" |
 			sed -n 's/.*"msg":"applied migration".*"name":"\([^"]*\)".*/\1/p' | paste -sd ' ')
 		copy_notes+=("- $t started in ${start_secs[$t]} s${migrations:+, applying migrations $migrations}; its store is then $(store_mib "$t") MiB")
+		if [ "$custd_store" = postgres ]; then
+			# A migration that wrote many rows leaves autovacuum work that would otherwise
+			# fall into the runs; every copy gets the same treatment.
+			v0=$(date +%s)
+			psql "${db[$t]%%\?*}" -qc "VACUUM ANALYZE" >/dev/null
+			copy_notes+=("- $t: VACUUM ANALYZE of its database took $(($(date +%s) - v0)) s")
+		fi
 		log "$t started in ${start_secs[$t]} s${migrations:+ (migrations $migrations)}"
 	done
 else
@@ -673,25 +681,42 @@ for scenario in $scenarios; do
 			fi
 			if [ -n "${hooks[$target]:-}" ] && { [ "$scenario" = put ] || [ "$scenario" = post ]; }; then
 				# Every event of the run is fanned out within a few polls of the worker;
-				# then the run's notifications are all in once none is pending.
+				# then the run's notifications are all in once none is pending. The
+				# profiled run's drain is profiled too, its first 20 s.
+				drain_profiler=""
+				if [ -n "$profiler" ]; then
+					curl -sf -o "$tmp/$target-$scenario-$c-drain.pprof" \
+						"http://127.0.0.1:${dport[$target]}/debug/pprof/profile?seconds=20" &
+					drain_profiler=$!
+				fi
 				sleep 0.5
 				drained=""
 				while :; do
 					if ! pending_deliveries "$target"; then
-						drained=$(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+						t2=$(date +%s.%N)
+						drained=$(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.1f", b - a}')
 						break
 					fi
 					if [ "$(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN {print (b - a > '"$hook_drain"')}')" = 1 ]; then
+						t2=$(date +%s.%N)
 						drained="over $hook_drain"
 						errors_seen+=("- $target, $scenario, $c connections: deliveries still pending $hook_drain s after the run")
 						break
 					fi
 					sleep 0.5
 				done
+				cpu2=$(target_ticks "$target")
+				[ -z "$drain_profiler" ] || wait "$drain_profiler" || errors_seen+=("- $target, $scenario, $c connections: no CPU profile of the drain")
 				writes=$(($(result_field "$result" requests) - $(result_field "$result" non2xx)))
 				stats=$(curl -fsS "${hook_url[$target]}/stats?from=$t0_ms&to=$t1_ms")
 				lag_p99[$key]=$(result_field " $stats" p99_ms)
-				hook_rows+=("| $target | ${label[$scenario]} | $c | $writes | $(result_field " $stats" events) | $(result_field " $stats" p50_ms) | ${lag_p99[$key]} | $(result_field " $stats" max_ms) | $drained |")
+				events=$(result_field " $stats" events)
+				# Deliveries per second from the run's start to the last one, and the
+				# server's CPU while only the backlog was left.
+				delivered=$(awk -v n="$events" -v a="$t0" -v b="$t2" 'BEGIN {printf "%.0f", n / (b - a)}')
+				drain_cpu=$(awk -v a="$cpu1" -v b="$cpu2" -v hz="$hz" -v t1="$t1" -v t2="$t2" \
+					'BEGIN {if (t2 - t1 > 1) printf "%.0f", (b - a) / hz / (t2 - t1) * 100; else print "—"}')
+				hook_rows+=("| $target | ${label[$scenario]} | $c | $writes | $events | $(result_field " $stats" p50_ms) | ${lag_p99[$key]} | $(result_field " $stats" max_ms) | $drained | $delivered | $drain_cpu |")
 			fi
 		done
 	done
@@ -778,10 +803,13 @@ has_target pocketbase && pb_col=" ÷ PocketBase |"
 		echo
 		echo "Notifications of the events written during each run: delivery lag is the receiver's arrival"
 		echo "time less the event's created_date (the write's commit, milliseconds); drained is how long"
-		echo "after the run's end the last pending delivery was made."
+		echo "after the run's end the last pending delivery was made; deliveries/s counts from the run's"
+		echo "start to then; server CPU is custd's while only the backlog was left (after the run)."
+		echo "Writes acknowledged are wrk's 2xx responses, which leave out the requests in flight when the"
+		echo "run ended (up to one per connection), whose events are notified too."
 		echo
-		echo "| target | scenario | connections | writes acknowledged | events notified | lag p50 ms | lag p99 ms | lag max ms | drained after s |"
-		echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+		echo "| target | scenario | connections | writes acknowledged | events notified | lag p50 ms | lag p99 ms | lag max ms | drained after s | deliveries/s | server CPU % while draining |"
+		echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		printf '%s\n' "${hook_rows[@]}"
 	fi
 	echo
@@ -826,6 +854,21 @@ has_target pocketbase && pb_col=" ÷ PocketBase |"
 	for t in $targets; do
 		end=$(peak_rss_mib "${pid[$t]}" 2>/dev/null || echo "exited") # the first process
 		echo "| $t | ${rss_seeded[$t]} | $end |"
+	done
+	for t in "${custd_targets[@]}"; do
+		pprof_file=$tmp/$t-${profile/\//-}-drain.pprof
+		[ -s "$pprof_file" ] || continue
+		echo
+		echo "## Where $t's CPU time goes after the ${label[${profile%/*}]} run at ${profile#*/} connections, delivering the backlog"
+		echo
+		echo "A CPU profile of the first $t process over the first 20 s after the run, while its webhook"
+		echo "worker delivered the run's notifications and nothing else was asked of it."
+		echo
+		echo '```'
+		go tool pprof -top -nodecount=25 "${bin[$t]}" "$pprof_file" 2>/dev/null | sed -n '/^Duration/,$p'
+		echo
+		go tool pprof -top -cum -nodecount=40 "${bin[$t]}" "$pprof_file" 2>/dev/null | sed -n '/^ *flat/,$p'
+		echo '```'
 	done
 	for t in "${custd_targets[@]}"; do
 		pprof_file=$tmp/$t-${profile/\//-}.pprof
