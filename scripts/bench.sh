@@ -45,7 +45,10 @@
 # between them, one wrk each, and the report sums their requests/s and server CPU and
 # gives the slowest process's percentiles. BENCH_CUSTD_DB_OPTIONS adds parameters
 # to custd's database URL only (for example pool_max_conns=16).
-# BENCH_SEED_COPY=1 seeds only the reference (or the first custd target) over HTTP,
+# Seeding: a custd target on SQLite whose binary has the import command is seeded with
+# custd import of a file of the customers (ids 1 to n) while it serves; any other target
+# (PocketBase, custd on PostgreSQL, custd-base) over HTTP, 16 requests at a time.
+# BENCH_SEED_COPY=1 seeds only the reference (or the first custd target),
 # stops it and copies its store to the other custd targets (SQLite: the files;
 # PostgreSQL: CREATE DATABASE ... TEMPLATE), then starts them all, timing each start
 # (a newer custd migrates its copy then; on PostgreSQL each database is then vacuumed and
@@ -308,7 +311,7 @@ password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 # Per target: its base URL, first process, processes and URLs (space-separated), the
 # port of its profiler, its database, the seeding rate, the memory after seeding, how
 # long its start took.
-declare -A url pid tpids turls dport db seed_rate rss_seeded start_secs hooks hook_url env_of
+declare -A url pid tpids turls dport db seed_rate seed_how rss_seeded start_secs hooks hook_url env_of
 for t in "${custd_targets[@]}"; do
 	case $t in
 	custd-quiet) env_of[$t]="CUSTD_REQUEST_LOG_DAYS=0 CUSTD_METRICS_ADDR=off" ;;
@@ -400,16 +403,33 @@ stop_target() {
 	pids=("${keep[@]}")
 }
 
-# seed creates $2 customers in target $1 over HTTP.
+# seed creates $2 customers in target $1: a custd on SQLite whose binary has the import
+# command gets them with custd import (a file of the same customers, ids 1 to n, written
+# by the seed command), while its server runs; every other target over HTTP, 16
+# requests at a time. seed_how records which.
 seed() {
 	local t=$1 n=$2 kind=$1
 	is_custd "$t" && kind=custd
-	log "seeding $n customers into $t"
+	if [ "$kind" = custd ] && [ "$custd_store" = sqlite ] && "${bin[$t]}" help import >/dev/null 2>&1; then
+		log "seeding $n customers into $t with custd import"
+		"$tmp/seed" -target custd -url "${url[$t]}" -user "${user[$t]}" -password "$password" \
+			-n "$n" -ids "$tmp/$t.ids" -auth "$tmp/$t.auth" -jsonl "$tmp/$t-seed.jsonl" 2>"$tmp/seed-$t.log" ||
+			{ tail -n 5 "$tmp/seed-$t.log" >&2; exit 1; }
+		CUSTD_DB="${db[$t]}" "${bin[$t]}" import --client demo "$tmp/$t-seed.jsonl" >"$tmp/import-$t.out" 2>>"$tmp/seed-$t.log" ||
+			{ tail -n 5 "$tmp/seed-$t.log" >&2; exit 1; }
+		cat "$tmp/import-$t.out" >&2
+		seed_rate[$t]=$(sed -n 's/.*(\([0-9,]*\) per second)\.*$/\1/p' "$tmp/import-$t.out" | tr -d , | tail -n 1)
+		seed_how[$t]="custd import"
+		rm -f "$tmp/$t-seed.jsonl"
+		return
+	fi
+	log "seeding $n customers into $t over HTTP"
 	"$tmp/seed" -target "$kind" -url "${url[$t]}" -user "${user[$t]}" -password "$password" \
 		-n "$n" -ids "$tmp/$t.ids" -auth "$tmp/$t.auth" 2>"$tmp/seed-$t.log" ||
 		{ tail -n 5 "$tmp/seed-$t.log" >&2; exit 1; }
 	tail -n 1 "$tmp/seed-$t.log" >&2
 	seed_rate[$t]=$(sed -n 's/.*(\([0-9]*\)\/s)$/\1/p' "$tmp/seed-$t.log" | tail -n 1)
+	seed_how[$t]="over HTTP"
 }
 
 # The put and post bodies come from the same templates for every target.
@@ -439,14 +459,14 @@ if [ "$seed_copy" = 1 ] && [ -z "$saved" ]; then
 		g0=$(date +%s)
 		psql "${db[$seed_source]%%\?*}" -q -f "$root/bench/postgres-grow.sql" >"$tmp/grow.log" 2>&1 ||
 			{ tail -n 5 "$tmp/grow.log" >&2; exit 1; }
-		copy_notes+=("- $seed_source: 10,000 customers seeded over HTTP (${seed_rate[$seed_source]}/s), grown to 1,000,000 with bench/postgres-grow.sql in $(($(date +%s) - g0)) s; store $(store_mib "$seed_source") MiB")
+		copy_notes+=("- $seed_source: 10,000 customers seeded ${seed_how[$seed_source]} (${seed_rate[$seed_source]}/s), grown to 1,000,000 with bench/postgres-grow.sql in $(($(date +%s) - g0)) s; store $(store_mib "$seed_source") MiB")
 		# The grown customer i has id i + 1 (postgres-grow.sql), after the seeded ones.
 		seq 10001 1000000 >>"$tmp/$seed_source.ids"
 		seed_rate[$seed_source]="grown"
 	else
 		seed "$seed_source" "$records"
 		stop_target "$seed_source"
-		copy_notes+=("- $seed_source: $records customers seeded over HTTP, ${seed_rate[$seed_source]}/s; store $(store_mib "$seed_source") MiB")
+		copy_notes+=("- $seed_source: $records customers seeded ${seed_how[$seed_source]}, ${seed_rate[$seed_source]}/s; store $(store_mib "$seed_source") MiB")
 	fi
 	if [ -n "$seed_store" ]; then
 		log "keeping $seed_source's store in $seed_store"
@@ -770,7 +790,7 @@ has_target pocketbase && pb_col=" ÷ PocketBase |"
 		echo "- stores:"
 		printf '  %s\n' "${copy_notes[@]}"
 	else
-		echo "- $records customers seeded in each over HTTP, 16 requests at a time:$(for t in $targets; do printf ' %s %s/s' "$t" "${seed_rate[$t]}"; done)"
+		echo "- $records customers seeded in each (custd on SQLite with custd import, the others over HTTP, 16 requests at a time):$(for t in $targets; do printf ' %s %s/s (%s)' "$t" "${seed_rate[$t]}" "${seed_how[$t]}"; done)"
 	fi
 	echo "- wrk $duration per run, up to $nproc threads, on the same machine as the servers; the targets take each scenario in turn, in alternating order"
 	other_note="other users' work, the idle targets, the kernel"
