@@ -9,9 +9,10 @@
 --   psql -h 127.0.0.1 -U postgres -d custd_bench_1000000 -f bench/postgres-grow.sql
 --   CUSTD_BENCH_CUSTOMERS=1000000 go test -run '^$' -bench . ./internal/postgres/
 --
--- (with CUSTD_TEST_POSTGRES set for the go test commands). The benchmark's customer i
--- has id i + 1 and account number AC-<i, 8 digits>, as storetest.SeedForBenchmark makes
--- them.
+-- (with CUSTD_TEST_POSTGRES set for the go test commands). The seeded customers have
+-- ids 1 to 10000 and account numbers AC-00000000 to AC-00009999 (storetest.SeedForBenchmark
+-- and scripts/bench.sh's seeding make them so), so the grown ones, with larger ids and
+-- numbers from AC-00010000 on, collide with none.
 \set ON_ERROR_STOP on
 BEGIN;
 DO $$
