@@ -26,11 +26,16 @@ var unlisted = map[string]bool{"updated_date": true, "ok": true, "links": true}
 //   - an address or custom field that appears or disappears is one item whose from or to
 //     is null and the other the whole object.
 func (e encoder) changes(prev, next *customer.Customer) []changeJSON {
+	return e.changesTo(prev, next, e.tree(next))
+}
+
+// changesTo is changes with next already as its tree, to.
+func (e encoder) changesTo(prev, next *customer.Customer, to *node) []changeJSON {
 	if prev == nil {
 		prev = &customer.Customer{ID: next.ID, ClientID: next.ClientID, CreatedBy: next.CreatedBy,
 			CreatedDate: next.CreatedDate, UpdatedDate: next.UpdatedDate, Writable: customer.Writable{Status: customer.StatusOpen}}
 	}
-	from, to := e.tree(prev), e.tree(next)
+	from := e.tree(prev)
 	out := []changeJSON{}
 	diffObjects(&out, "", from, to)
 	return out
@@ -42,7 +47,8 @@ func (e encoder) tree(c *customer.Customer) *node {
 	if err != nil {
 		panic(err) // the wire structs always marshal
 	}
-	return parseNode(json.NewDecoder(bytes.NewReader(b)), b)
+	n, _ := parseNode(b, 0)
+	return n
 }
 
 // node is a JSON value: an object with its members in order, an array, or a leaf kept as
@@ -57,32 +63,66 @@ type node struct {
 
 func (n *node) isObject() bool { return n.members != nil }
 
-// parseNode reads one value of doc, valid JSON, from dec.
-func parseNode(dec *json.Decoder, doc []byte) *node {
-	start := dec.InputOffset()
-	tok, _ := dec.Token()
+// parseNode reads the value of doc, valid JSON as json.Marshal writes it, that starts at
+// or after i, and returns it and the offset just past it. It only finds where values
+// start and end: the leaves stay as their text.
+func parseNode(doc []byte, i int) (*node, int) {
+	i = skipSpace(doc, i)
+	start := i
 	n := &node{}
-	switch tok {
-	case json.Delim('{'):
+	switch doc[i] {
+	case '{':
 		n.members = map[string]*node{}
-		for dec.More() {
-			k, _ := dec.Token()
-			key := k.(string)
+		i = skipSpace(doc, i+1)
+		for doc[i] != '}' {
+			end := stringEnd(doc, i)
+			key := string(doc[i+1 : end-1])
+			if bytes.IndexByte(doc[i:end], '\\') >= 0 {
+				json.Unmarshal(doc[i:end], &key)
+			}
+			i = skipSpace(doc, end) + 1 // past ':'
+			var v *node
+			v, i = parseNode(doc, i)
 			n.keys = append(n.keys, key)
-			n.members[key] = parseNode(dec, doc)
+			n.members[key] = v
+			if i = skipSpace(doc, i); doc[i] == ',' {
+				i = skipSpace(doc, i+1)
+			}
 		}
-		dec.Token() // '}'
-	case json.Delim('['):
+		i++
+	case '[':
 		n.isArray = true
-		for dec.More() {
-			n.items = append(n.items, parseNode(dec, doc))
+		i = skipSpace(doc, i+1)
+		for doc[i] != ']' {
+			var v *node
+			v, i = parseNode(doc, i)
+			n.items = append(n.items, v)
+			if i = skipSpace(doc, i); doc[i] == ',' {
+				i = skipSpace(doc, i+1)
+			}
 		}
-		dec.Token() // ']'
+		i++
+	case '"':
+		i = stringEnd(doc, i)
+	default: // a number, true, false or null
+		for i < len(doc) && doc[i] != ',' && doc[i] != '}' && doc[i] != ']' && skipSpace(doc, i) == i {
+			i++
+		}
 	}
-	// The offset before a value's first token is just after the token before it, so
-	// the span starts with the separators between them.
-	n.raw = bytes.TrimLeft(doc[start:dec.InputOffset()], ",: \t\r\n")
-	return n
+	n.raw = doc[start:i]
+	return n, i
+}
+
+// stringEnd returns the offset just past the string that starts at doc[i].
+func stringEnd(doc []byte, i int) int {
+	for i++; ; i++ {
+		switch doc[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
 }
 
 func diffObjects(out *[]changeJSON, path string, from, to *node) {

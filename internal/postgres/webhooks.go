@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -159,22 +160,42 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 	if err != nil {
 		return nil, err
 	}
+	if len(claimed) == 0 {
+		return nil, nil
+	}
+	// What the attempts need, in one read.
+	ids := make([]int64, len(claimed))
+	for i, d := range claimed {
+		ids[i] = d.ID
+	}
+	query, args := sqlquery.ClaimsSQL(dialect{}, ids)
+	read := make(map[int64]*customer.Claim, len(claimed))
+	err = s.withConn(ctx, func(c *pgxpool.Conn) error {
+		rows, err := c.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			id, r, v, err := sqlquery.ScanClaim(rows)
+			if err != nil {
+				return err
+			}
+			read[id] = &customer.Claim{Receiver: r, Event: v}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*customer.Claim, 0, len(claimed))
 	for _, d := range claimed {
-		r, err := s.Receiver(ctx, d.ClientID, d.ReceiverID)
-		if err != nil {
-			return nil, err
+		c := read[d.ID]
+		if c == nil {
+			return nil, fmt.Errorf("webhook delivery %d: its receiver or event is missing", d.ID)
 		}
-		query, args := sqlquery.VersionSQL(dialect{}, d.ClientID, d.ObjectID, d.Version)
-		var v *customer.Version
-		err = s.withConn(ctx, func(c *pgxpool.Conn) error {
-			v, err = sqlquery.ScanVersion(c.QueryRow(ctx, query, args...))
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, &customer.Claim{Delivery: d, Receiver: r, Event: v})
+		c.Delivery = d
+		out = append(out, c)
 	}
 	return out, nil
 }

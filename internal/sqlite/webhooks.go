@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/custd/custd/internal/customer"
@@ -278,37 +280,55 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 		if err != nil {
 			return err
 		}
-		if claimed, err = collect(rows, sqlquery.ScanDelivery); err != nil {
+		if claimed, err = collect(rows, sqlquery.ScanDelivery); err != nil || len(claimed) == 0 {
 			return err
 		}
-		for _, d := range claimed {
-			if _, err := t.exec(`UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?`,
-				owner, now.Add(lease).UnixMilli(), d.ID); err != nil {
-				return err
-			}
+		ids := make([]any, len(claimed)+2)
+		ids[0], ids[1] = owner, now.Add(lease).UnixMilli()
+		for i, d := range claimed {
+			ids[i+2] = d.ID
 		}
-		return nil
+		_, err = t.exec(`UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (?`+
+			strings.Repeat(", ?", len(claimed)-1)+`)`, ids...)
+		return err
 	})
-	if err != nil {
+	if err != nil || len(claimed) == 0 {
 		return nil, err
 	}
 	return s.claims(ctx, claimed)
 }
 
-// claims reads the receiver and the event of each claimed delivery.
+// claims reads the receiver and the event of each claimed delivery, in one query.
 func (s *Store) claims(ctx context.Context, ds []*customer.Delivery) ([]*customer.Claim, error) {
-	out := make([]*customer.Claim, 0, len(ds))
-	for _, d := range ds {
-		r, err := s.Receiver(ctx, d.ClientID, d.ReceiverID)
-		if err != nil {
-			return nil, err
-		}
-		query, args := sqlquery.VersionSQL(dialect{}, d.ClientID, d.ObjectID, d.Version)
-		v, err := sqlquery.ScanVersion(s.read.QueryRowContext(ctx, query, args...))
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	query, args := sqlquery.ClaimsSQL(dialect{}, ids)
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.readErr(err)
+	}
+	defer rows.Close()
+	read := make(map[int64]*customer.Claim, len(ds))
+	for rows.Next() {
+		id, r, v, err := sqlquery.ScanClaim(rows)
 		if err != nil {
 			return nil, s.readErr(err)
 		}
-		out = append(out, &customer.Claim{Delivery: d, Receiver: r, Event: v})
+		read[id] = &customer.Claim{Receiver: r, Event: v}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.readErr(err)
+	}
+	out := make([]*customer.Claim, 0, len(ds))
+	for _, d := range ds {
+		c := read[d.ID]
+		if c == nil {
+			return nil, fmt.Errorf("webhook delivery %d: its receiver or event is missing", d.ID)
+		}
+		c.Delivery = d
+		out = append(out, c)
 	}
 	return out, nil
 }
