@@ -500,7 +500,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if _, err := s.store.FanOut(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
-	claims, err := s.store.ClaimDeliveries(ctx, "test", time.Now(), 30*time.Second, 1)
+	claims, err := s.store.ClaimDeliveries(ctx, "test", time.Now(), 30*time.Second, 1, nil)
 	if err != nil || len(claims) != 1 {
 		t.Fatalf("claiming a delivery: %v, %v", claims, err)
 	}

@@ -171,8 +171,9 @@ type Webhooks interface {
 	FanOut(ctx context.Context, limit int) (int, error)
 	// ClaimDeliveries leases up to limit deliveries that are due, each the oldest pending
 	// one of its receiver and customer, to owner until the lease ends: no other process
-	// claims them meanwhile. Each comes with its event and its receiver.
-	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Claim, error)
+	// claims them meanwhile. Deliveries to the receivers in skip are left. Each comes with
+	// its event and its receiver.
+	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []int32) ([]*Claim, error)
 	// FinishDelivery records the outcomes of attempts of claimed deliveries, in one
 	// transaction; one whose lease owner no longer holds is left as it is.
 	FinishDelivery(ctx context.Context, owner string, ds ...*Delivery) error

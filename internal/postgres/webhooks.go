@@ -139,10 +139,10 @@ func (s *Store) FanOut(ctx context.Context, limit int) (int, error) {
 // claiming one delivery at once, and the lease from claiming it again while it is being
 // sent; a customer's later delivery is not due while an earlier one is pending. Errors:
 // Unavailable.
-func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*customer.Claim, error) {
+func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []int32) ([]*customer.Claim, error) {
 	var claimed []*customer.Delivery
 	err := s.inTx(ctx, func(t pgx.Tx) error {
-		query, args := sqlquery.DueDeliveriesSQL(dialect{}, now, limit)
+		query, args := sqlquery.DueDeliveriesSQL(dialect{}, now, limit, skip)
 		rows, err := t.Query(ctx, query+` FOR UPDATE OF d SKIP LOCKED`, args...)
 		if err != nil {
 			return err

@@ -271,11 +271,11 @@ func (t *tx) InsertDelivery(_ context.Context, d *customer.Delivery) error {
 
 // ClaimDeliveries leases due deliveries, each the oldest pending one of its receiver and
 // customer. The single writer claims them one call at a time, so no two claims overlap.
-func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*customer.Claim, error) {
+func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []int32) ([]*customer.Claim, error) {
 	var claimed []*customer.Delivery
 	err := s.writer.do(ctx, 0, func(t *tx) error {
 		claimed = nil
-		query, args := sqlquery.DueDeliveriesSQL(dialect{}, now, limit)
+		query, args := sqlquery.DueDeliveriesSQL(dialect{}, now, limit, skip)
 		rows, err := t.query(query, args...)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package sqlquery
 import (
 	"database/sql"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custd/custd/internal/customer"
@@ -110,10 +111,18 @@ func DeliveriesSQL(d Dialect, client int64, q *customer.DeliveryQuery) (string, 
 
 // DueDeliveriesSQL returns the query of up to limit pending deliveries that are due at
 // now and not leased, each the oldest pending delivery of its receiver and customer, so
-// that a customer's events reach a receiver in order.
-func DueDeliveriesSQL(d Dialect, now time.Time, limit int) (string, []any) {
+// that a customer's events reach a receiver in order; none to the receivers in skip.
+func DueDeliveriesSQL(d Dialect, now time.Time, limit int, skip []int32) (string, []any) {
 	b := &builder{d: d}
-	return SelectDelivery(d) + ` WHERE d.status = 'PENDING' AND d.next_attempt_date <= ` + b.arg(d.Time(now)) + `
+	others := ""
+	if len(skip) > 0 {
+		ps := make([]string, len(skip))
+		for i, r := range skip {
+			ps[i] = b.arg(r)
+		}
+		others = ` AND d.receiver_id NOT IN (` + strings.Join(ps, ", ") + `)`
+	}
+	return SelectDelivery(d) + ` WHERE d.status = 'PENDING' AND d.next_attempt_date <= ` + b.arg(d.Time(now)) + others + `
 		AND (d.lease_until IS NULL OR d.lease_until < ` + b.arg(d.Time(now)) + `)
 		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.receiver_id = d.receiver_id AND e.object_id = d.object_id
 			AND e.status = 'PENDING' AND e.event_id < d.event_id)

@@ -169,7 +169,7 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 	f.fanOut()
 
 	now := time.Now()
-	first, err := f.s.ClaimDeliveries(f.ctx, "a", now, time.Minute, 10)
+	first, err := f.s.ClaimDeliveries(f.ctx, "a", now, time.Minute, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 	if !slices.Equal(objects, []int32{x.ID, y.ID}) {
 		t.Fatalf("claimed the deliveries of customers %v, want x's first and y's", objects)
 	}
-	if again, err := f.s.ClaimDeliveries(f.ctx, "b", now, time.Minute, 10); err != nil || len(again) != 0 {
+	if again, err := f.s.ClaimDeliveries(f.ctx, "b", now, time.Minute, 10, nil); err != nil || len(again) != 0 {
 		t.Fatalf("leased deliveries claimed again: %d, %v", len(again), err)
 	}
 	// x's first delivery fails (retried later); its second stays behind it.
@@ -199,11 +199,11 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 			t.Fatal(err)
 		}
 	}
-	if next, err := f.s.ClaimDeliveries(f.ctx, "b", now.Add(time.Second), time.Minute, 10); err != nil || len(next) != 0 {
+	if next, err := f.s.ClaimDeliveries(f.ctx, "b", now.Add(time.Second), time.Minute, 10, nil); err != nil || len(next) != 0 {
 		t.Fatalf("x's second delivery was claimed while its first is pending: %d, %v", len(next), err)
 	}
 	// When x's first is due again and delivered, its second follows.
-	due, err := f.s.ClaimDeliveries(f.ctx, "b", now.Add(2*time.Hour), time.Minute, 10)
+	due, err := f.s.ClaimDeliveries(f.ctx, "b", now.Add(2*time.Hour), time.Minute, 10, nil)
 	if err != nil || len(due) != 1 || due[0].Delivery.Attempts != 1 || due[0].Delivery.LastError != "boom" {
 		t.Fatalf("x's retry: %v, %v", due, err)
 	}
@@ -214,7 +214,7 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 	if err := f.s.FinishDelivery(f.ctx, "b", due[0].Delivery); err != nil {
 		t.Fatal(err)
 	}
-	second, err := f.s.ClaimDeliveries(f.ctx, "c", now.Add(2*time.Hour), time.Minute, 10)
+	second, err := f.s.ClaimDeliveries(f.ctx, "c", now.Add(2*time.Hour), time.Minute, 10, nil)
 	if err != nil || len(second) != 1 || second[0].Delivery.ObjectID != x.ID || second[0].Event.Version != 2 {
 		t.Fatalf("x's second delivery: %v, %v", second, err)
 	}
@@ -260,7 +260,7 @@ func testWebhookConcurrentClaims(t *testing.T, f *fixture) {
 			defer wg.Done()
 			owner := string(rune('a' + i))
 			for range 5 {
-				cs, err := f.s.ClaimDeliveries(f.ctx, owner, time.Now(), time.Minute, 3)
+				cs, err := f.s.ClaimDeliveries(f.ctx, owner, time.Now(), time.Minute, 3, nil)
 				if err != nil {
 					t.Error(err)
 					return
