@@ -497,7 +497,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The webhooks page shows the receiver, its subscription and a delivery of the
 	// edits, with the receiver's last answer; the admin sends it again.
-	if _, err := s.store.FanOut(ctx, 100); err != nil {
+	if _, _, err := s.store.FanOut(ctx, 100, nil); err != nil {
 		t.Fatal(err)
 	}
 	claims, err := s.store.ClaimDeliveries(ctx, "test", time.Now(), 30*time.Second, 1, nil)

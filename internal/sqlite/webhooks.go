@@ -210,18 +210,23 @@ func (t *tx) RequeueDelivery(_ context.Context, id int64, when time.Time) error 
 	return err
 }
 
-// FanOut turns new events into deliveries, on the single writer.
-func (s *Store) FanOut(ctx context.Context, limit int) (int, error) {
-	var n int
+// FanOut turns new events into deliveries, on the single writer, and reads what the
+// attempts of those it leased need.
+func (s *Store) FanOut(ctx context.Context, limit int, lease *customer.Lease) (int, []*customer.Claim, error) {
+	var (
+		n      int
+		leased []*customer.Delivery
+	)
 	err := s.writer.do(ctx, 0, func(t *tx) error {
 		var err error
-		n, err = customer.FanOut(ctx, t, customer.Now(), limit)
+		n, leased, err = customer.FanOut(ctx, t, customer.Now(), limit, lease)
 		return err
 	})
-	if err != nil {
-		return 0, err
+	if err != nil || len(leased) == 0 {
+		return n, nil, err
 	}
-	return n, nil
+	claims, err := s.claims(ctx, leased)
+	return n, claims, err
 }
 
 // LockCursor reads a feed cursor; the single writer needs no lock.
@@ -256,12 +261,23 @@ func (t *tx) ActiveSubscriptions(_ context.Context, clients []int64) ([]*custome
 	return collect(rows, sqlquery.ScanSubscription)
 }
 
-// InsertDelivery stores a new delivery.
-func (t *tx) InsertDelivery(_ context.Context, d *customer.Delivery) error {
+// LineIdle reports whether no delivery of the customer to the receiver is pending.
+func (t *tx) LineIdle(_ context.Context, receiver, customer int32) (idle bool, err error) {
+	err = t.queryRow(`SELECT NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE receiver_id = ? AND object_id = ? AND status = 'PENDING')`,
+		receiver, customer).Scan(&idle)
+	return idle, err
+}
+
+// InsertDelivery stores a new delivery, leased when lease is not nil.
+func (t *tx) InsertDelivery(_ context.Context, d *customer.Delivery, lease *customer.Lease) error {
+	var owner, until any
+	if lease != nil {
+		owner, until = lease.Owner, lease.Until.UnixMilli()
+	}
 	res, err := t.exec(`INSERT INTO webhook_deliveries (client_id, receiver_id, event_id, event_type, object_id, version, status,
-		attempts, created_date, last_error, next_attempt_date) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?)`,
+		attempts, created_date, last_error, next_attempt_date, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?, ?)`,
 		d.ClientID, d.ReceiverID, d.EventID, string(d.EventType), d.ObjectID, d.Version, string(d.Status),
-		d.CreatedDate.UnixMilli(), d.NextAttemptDate.UnixMilli())
+		d.CreatedDate.UnixMilli(), d.NextAttemptDate.UnixMilli(), owner, until)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func (f *fixture) subscribe(u *customer.User, r *customer.Receiver, t customer.E
 func (f *fixture) fanOut() {
 	f.t.Helper()
 	for {
-		n, err := f.s.FanOut(f.ctx, 3)
+		n, _, err := f.s.FanOut(f.ctx, 3, nil)
 		if err != nil {
 			f.t.Fatalf("FanOut: %v", err)
 		}
@@ -238,6 +238,64 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 	}
 	_, err = f.s.RetryDelivery(f.ctx, f.acme.ClientID, delivered[0].ID)
 	wantKind(t, err, customer.Conflict, "retrying a delivery to a deleted receiver")
+}
+
+// testWebhookFanOutClaims: a fan-out with a lease claims the new deliveries that are due
+// at once, as a claim would: a customer's later delivery stays behind its earlier one,
+// receivers to skip are left, and what it leased no one else claims.
+func testWebhookFanOutClaims(t *testing.T, f *fixture) {
+	r := f.receiver(f.acme, customer.ReceiverActive)
+	skipped := f.receiver(f.acme, customer.ReceiverActive)
+	f.subscribe(f.acme, r, customer.EventCreated)
+	f.subscribe(f.acme, r, customer.EventUpdated)
+	f.subscribe(f.acme, skipped, customer.EventCreated)
+	time.Sleep(2 * time.Millisecond)
+	x := f.create(f.acme, customer.Writable{})
+	f.replace(f.acme, x.ID, customer.Writable{Status: customer.StatusOpen}, nil)
+	y := f.create(f.acme, customer.Writable{})
+
+	now := time.Now()
+	n, claims, err := f.s.FanOut(f.ctx, 100, &customer.Lease{Owner: "a", Until: now.Add(time.Minute), Max: 10, Skip: []int32{skipped.ID}})
+	if err != nil || n != 3 {
+		t.Fatalf("FanOut: %d events, %v", n, err)
+	}
+	var objects []int32
+	for _, c := range claims {
+		objects = append(objects, c.Delivery.ObjectID)
+		if c.Receiver.ID != r.ID || c.Event == nil || c.Event.Customer == nil || c.Event.Version != c.Delivery.Version || c.Delivery.ID == 0 {
+			t.Fatalf("claim %+v", c)
+		}
+	}
+	slices.Sort(objects)
+	if !slices.Equal(objects, []int32{x.ID, y.ID}) {
+		t.Fatalf("the fan-out claimed the deliveries of customers %v, want x's first and y's", objects)
+	}
+	// Left: x's second to r (behind its first), and both to the receiver skipped.
+	now = time.Now() // the deliveries were made after the lease began
+	left, err := f.s.ClaimDeliveries(f.ctx, "b", now, time.Minute, 10, nil)
+	if err != nil || len(left) != 2 {
+		t.Fatalf("claimed after the fan-out: %d, %v", len(left), err)
+	}
+	for _, c := range left {
+		if c.Receiver.ID != skipped.ID {
+			t.Fatalf("claimed %+v, leased by the fan-out or behind a delivery it leased", c.Delivery)
+		}
+	}
+	// Once x's first is delivered, its second is due.
+	for _, c := range claims {
+		c.Delivery.Outcome(now, 200, "", 0)
+		if err := f.s.FinishDelivery(f.ctx, "a", c.Delivery); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next, err := f.s.ClaimDeliveries(f.ctx, "b", now, time.Minute, 10, nil)
+	if err != nil || len(next) != 1 || next[0].Delivery.ObjectID != x.ID || next[0].Event.Version != 2 {
+		t.Fatalf("x's second delivery: %v, %v", next, err)
+	}
+	// A fan-out with nothing new claims nothing.
+	if n, claims, err := f.s.FanOut(f.ctx, 100, &customer.Lease{Owner: "a", Until: now.Add(time.Minute), Max: 10}); err != nil || n != 0 || len(claims) != 0 {
+		t.Fatalf("FanOut again: %d events, %d claims, %v", n, len(claims), err)
+	}
 }
 
 // testWebhookConcurrentClaims: claimants running at once never claim one delivery twice.

@@ -129,8 +129,8 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// fanOut turns new events into deliveries every Poll/5 until ctx ends, and tells fanned
-// when it made some.
+// fanOut turns new events into deliveries every Poll/5 until ctx ends, claiming those it
+// can attempt at once as it makes them, and tells fanned when it made some.
 func (w *Worker) fanOut(ctx context.Context, fanned chan<- struct{}) {
 	tick := time.NewTicker(w.Poll / 5)
 	defer tick.Stop()
@@ -141,10 +141,12 @@ func (w *Worker) fanOut(ctx context.Context, fanned chan<- struct{}) {
 		case <-tick.C:
 		}
 		for {
-			n, err := w.Store.FanOut(ctx, 500)
+			limit, full := w.room()
+			n, claims, err := w.Store.FanOut(ctx, 500, &customer.Lease{Owner: w.Owner, Until: time.Now().Add(lease), Max: limit, Skip: full})
 			if err != nil {
 				w.warn(ctx, "turning events into webhook deliveries", err)
 			}
+			w.take(ctx, claims)
 			if n > 0 {
 				select {
 				case fanned <- struct{}{}:
