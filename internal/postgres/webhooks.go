@@ -135,8 +135,11 @@ func (s *Store) FanOut(ctx context.Context, limit int, lease *customer.Lease) (i
 		n, leased, err = customer.FanOut(ctx, &tx{t}, customer.Now(), limit, lease)
 		return err
 	})
-	if err != nil || len(leased) == 0 {
-		return n, nil, err
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(leased) == 0 {
+		return n, nil, nil
 	}
 	claims, err := s.claims(ctx, leased)
 	return n, claims, err
