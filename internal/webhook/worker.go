@@ -83,7 +83,7 @@ func (w *Worker) Run(ctx context.Context) {
 	w.finished = make(chan *customer.Delivery, ahead*w.Slots)
 	recorded := make(chan struct{})
 	go func() { w.record(context.WithoutCancel(ctx)); close(recorded) }()
-	fanned := make(chan struct{}, 1) // the fan-out made deliveries
+	fanned := make(chan struct{}, 1) // the fan-out claimed all it could
 	fanDone := make(chan struct{})
 	go func() { w.fanOut(ctx, fanned); close(fanDone) }()
 	defer func() {
@@ -129,17 +129,20 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// fanOut turns new events into deliveries every Poll/5 until ctx ends, claiming those it
-// can attempt at once as it makes them, and tells fanned when it made some.
+// fanOut turns new events into deliveries until ctx ends, claiming those it can attempt
+// at once as it makes them: every Poll/5 while it claims some, every Poll otherwise (a
+// store without receivers is not asked more often than that). It tells fanned when it
+// claimed all it could, as more may be due.
 func (w *Worker) fanOut(ctx context.Context, fanned chan<- struct{}) {
-	tick := time.NewTicker(w.Poll / 5)
-	defer tick.Stop()
+	timer := time.NewTimer(w.Poll)
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
+		wait := w.Poll
 		for {
 			limit, full := w.room()
 			n, claims, err := w.Store.FanOut(ctx, 500, &customer.Lease{Owner: w.Owner, Until: time.Now().Add(lease), Max: limit, Skip: full})
@@ -147,7 +150,10 @@ func (w *Worker) fanOut(ctx context.Context, fanned chan<- struct{}) {
 				w.warn(ctx, "turning events into webhook deliveries", err)
 			}
 			w.take(ctx, claims)
-			if n > 0 {
+			if len(claims) > 0 {
+				wait = w.Poll / 5
+			}
+			if limit > 0 && len(claims) >= limit {
 				select {
 				case fanned <- struct{}{}:
 				default:
@@ -157,6 +163,7 @@ func (w *Worker) fanOut(ctx context.Context, fanned chan<- struct{}) {
 				break
 			}
 		}
+		timer.Reset(wait)
 	}
 }
 
