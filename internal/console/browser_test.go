@@ -497,10 +497,10 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The webhooks page shows the receiver, its subscription and a delivery of the
 	// edits, with the receiver's last answer; the admin sends it again.
-	if _, err := s.store.FanOut(ctx, 100); err != nil {
+	if _, _, err := s.store.FanOut(ctx, 100, nil); err != nil {
 		t.Fatal(err)
 	}
-	claims, err := s.store.ClaimDeliveries(ctx, "test", time.Now(), 30*time.Second, 1)
+	claims, err := s.store.ClaimDeliveries(ctx, "test", time.Now(), 30*time.Second, 1, nil)
 	if err != nil || len(claims) != 1 {
 		t.Fatalf("claiming a delivery: %v, %v", claims, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -168,11 +169,14 @@ type Webhooks interface {
 	// FanOut turns the events after the fan-out's cursor into deliveries for the
 	// subscriptions that were active when they were written, and moves the cursor, in one
 	// transaction that one process at a time runs. It reports how many events it read.
-	FanOut(ctx context.Context, limit int) (int, error)
+	// With a lease it also claims, as ClaimDeliveries would, the new deliveries that are
+	// due at once (up to lease.Max, none to the receivers in lease.Skip), and returns them.
+	FanOut(ctx context.Context, limit int, lease *Lease) (int, []*Claim, error)
 	// ClaimDeliveries leases up to limit deliveries that are due, each the oldest pending
 	// one of its receiver and customer, to owner until the lease ends: no other process
-	// claims them meanwhile. Each comes with its event and its receiver.
-	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Claim, error)
+	// claims them meanwhile. Deliveries to the receivers in skip are left. Each comes with
+	// its event and its receiver.
+	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []int32) ([]*Claim, error)
 	// FinishDelivery records the outcomes of attempts of claimed deliveries, in one
 	// transaction; one whose lease owner no longer holds is left as it is.
 	FinishDelivery(ctx context.Context, owner string, ds ...*Delivery) error
@@ -188,6 +192,15 @@ type DeliveryQuery struct {
 	EventIDs    []int64
 	Page        int
 	PageSize    int
+}
+
+// Lease is a claim of deliveries: the owner, until when, how many at most, and to which
+// receivers none.
+type Lease struct {
+	Owner string
+	Until time.Time
+	Max   int
+	Skip  []int32
 }
 
 // Claim is a delivery leased for an attempt, with what the attempt needs.
@@ -260,8 +273,10 @@ type FanOutTx interface {
 	EventsAfter(ctx context.Context, after int64, limit int) ([]*Version, error)
 	// ActiveSubscriptions returns the subscriptions of the clients' active receivers.
 	ActiveSubscriptions(ctx context.Context, clients []int64) ([]*Subscription, error)
-	// InsertDelivery stores a new delivery.
-	InsertDelivery(ctx context.Context, d *Delivery) error
+	// LineIdle reports whether no delivery of the customer to the receiver is pending.
+	LineIdle(ctx context.Context, receiver int32, customer int32) (bool, error)
+	// InsertDelivery stores a new delivery, leased when lease is not nil.
+	InsertDelivery(ctx context.Context, d *Delivery, lease *Lease) error
 }
 
 // WebhookCursor is the feed cursor of the webhook fan-out.
@@ -272,14 +287,19 @@ const WebhookCursor = "webhooks"
 // that existed when the event was written; then it moves the cursor past them. A store
 // runs it in one transaction, so an event becomes deliveries exactly once. It reports how
 // many events it read.
-func FanOut(ctx context.Context, tx FanOutTx, now time.Time, limit int) (int, error) {
+//
+// With a lease, the new deliveries that no earlier pending delivery of their receiver
+// and customer holds back are leased as they are made (up to lease.Max, none to the
+// receivers in lease.Skip), and returned: the claim the worker would make next, without
+// reading and writing them again.
+func FanOut(ctx context.Context, tx FanOutTx, now time.Time, limit int, lease *Lease) (int, []*Delivery, error) {
 	after, err := tx.LockCursor(ctx, WebhookCursor)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	evs, err := tx.EventsAfter(ctx, after, limit)
 	if err != nil || len(evs) == 0 {
-		return 0, err
+		return 0, nil, err
 	}
 	var clients []int64
 	for _, ev := range evs {
@@ -289,8 +309,13 @@ func FanOut(ctx context.Context, tx FanOutTx, now time.Time, limit int) (int, er
 	}
 	subs, err := tx.ActiveSubscriptions(ctx, clients)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
+	type line struct{ receiver, customer int32 }
+	var (
+		leased []*Delivery
+		made   = map[line]bool{} // lines with a delivery made here: later ones wait
+	)
 	for _, ev := range evs {
 		sent := map[int32]bool{} // two subscriptions of one receiver make one delivery
 		for _, s := range subs {
@@ -300,12 +325,27 @@ func FanOut(ctx context.Context, tx FanOutTx, now time.Time, limit int) (int, er
 			sent[s.ReceiverID] = true
 			d := &Delivery{ClientID: ev.ClientID, ReceiverID: s.ReceiverID, EventID: ev.EventID, EventType: ev.EventType,
 				ObjectID: ev.CustomerID, Version: ev.Version, Status: DeliveryPending, CreatedDate: now, NextAttemptDate: &now}
-			if err := tx.InsertDelivery(ctx, d); err != nil {
-				return 0, err
+			l := line{s.ReceiverID, ev.CustomerID}
+			var dl *Lease
+			if lease != nil && len(leased) < lease.Max && !made[l] && !slices.Contains(lease.Skip, s.ReceiverID) {
+				idle, err := tx.LineIdle(ctx, l.receiver, l.customer)
+				if err != nil {
+					return 0, nil, err
+				}
+				if idle {
+					dl = lease
+				}
+			}
+			made[l] = true
+			if err := tx.InsertDelivery(ctx, d, dl); err != nil {
+				return 0, nil, err
+			}
+			if dl != nil {
+				leased = append(leased, d)
 			}
 		}
 	}
-	return len(evs), tx.SetCursor(ctx, WebhookCursor, evs[len(evs)-1].EventID)
+	return len(evs), leased, tx.SetCursor(ctx, WebhookCursor, evs[len(evs)-1].EventID)
 }
 
 // WebhooksTx is what the writes of receivers, subscriptions and deliveries need from a

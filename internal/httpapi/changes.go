@@ -26,11 +26,16 @@ var unlisted = map[string]bool{"updated_date": true, "ok": true, "links": true}
 //   - an address or custom field that appears or disappears is one item whose from or to
 //     is null and the other the whole object.
 func (e encoder) changes(prev, next *customer.Customer) []changeJSON {
+	return e.changesTo(prev, next, e.tree(next))
+}
+
+// changesTo is changes with next already as its tree, to.
+func (e encoder) changesTo(prev, next *customer.Customer, to *node) []changeJSON {
 	if prev == nil {
 		prev = &customer.Customer{ID: next.ID, ClientID: next.ClientID, CreatedBy: next.CreatedBy,
 			CreatedDate: next.CreatedDate, UpdatedDate: next.UpdatedDate, Writable: customer.Writable{Status: customer.StatusOpen}}
 	}
-	from, to := e.tree(prev), e.tree(next)
+	from := e.tree(prev)
 	out := []changeJSON{}
 	diffObjects(&out, "", from, to)
 	return out
@@ -42,72 +47,135 @@ func (e encoder) tree(c *customer.Customer) *node {
 	if err != nil {
 		panic(err) // the wire structs always marshal
 	}
-	return parseNode(json.NewDecoder(bytes.NewReader(b)), b)
+	p := &parser{doc: b}
+	return p.value()
 }
 
 // node is a JSON value: an object with its members in order, an array, or a leaf kept as
 // its JSON text.
 type node struct {
-	keys    []string
-	members map[string]*node
-	items   []*node
-	isArray bool
-	raw     json.RawMessage // every node's own JSON text
+	keys     [][]byte // an object's member names, in order
+	vals     []*node  // and their values
+	items    []*node
+	isObject bool
+	isArray  bool
+	raw      json.RawMessage // every node's own JSON text
 }
 
-func (n *node) isObject() bool { return n.members != nil }
-
-// parseNode reads one value of doc, valid JSON, from dec.
-func parseNode(dec *json.Decoder, doc []byte) *node {
-	start := dec.InputOffset()
-	tok, _ := dec.Token()
-	n := &node{}
-	switch tok {
-	case json.Delim('{'):
-		n.members = map[string]*node{}
-		for dec.More() {
-			k, _ := dec.Token()
-			key := k.(string)
-			n.keys = append(n.keys, key)
-			n.members[key] = parseNode(dec, doc)
-		}
-		dec.Token() // '}'
-	case json.Delim('['):
-		n.isArray = true
-		for dec.More() {
-			n.items = append(n.items, parseNode(dec, doc))
-		}
-		dec.Token() // ']'
+// member returns the value of the object's member k, or nil; the member is looked for
+// first at position hint, where it is when both objects have the same members.
+func (n *node) member(k []byte, hint int) *node {
+	if hint < len(n.keys) && bytes.Equal(n.keys[hint], k) {
+		return n.vals[hint]
 	}
-	// The offset before a value's first token is just after the token before it, so
-	// the span starts with the separators between them.
-	n.raw = bytes.TrimLeft(doc[start:dec.InputOffset()], ",: \t\r\n")
+	for i, key := range n.keys {
+		if bytes.Equal(key, k) {
+			return n.vals[i]
+		}
+	}
+	return nil
+}
+
+// parser reads a valid JSON document, as json.Marshal writes it, into nodes. It only
+// finds where values start and end: the leaves stay as their text, and the names are
+// slices of the document.
+type parser struct {
+	doc   []byte
+	i     int
+	nodes []node // allocated a block at a time
+}
+
+func (p *parser) newNode() *node {
+	if len(p.nodes) == cap(p.nodes) {
+		p.nodes = make([]node, 0, 64)
+	}
+	p.nodes = p.nodes[:len(p.nodes)+1]
+	return &p.nodes[len(p.nodes)-1]
+}
+
+// value reads the value that starts at or after p.i.
+func (p *parser) value() *node {
+	doc := p.doc
+	p.i = skipSpace(doc, p.i)
+	start := p.i
+	n := p.newNode()
+	switch doc[p.i] {
+	case '{':
+		n.isObject = true
+		p.i = skipSpace(doc, p.i+1)
+		for doc[p.i] != '}' {
+			end := stringEnd(doc, p.i)
+			key := doc[p.i+1 : end-1]
+			if bytes.IndexByte(key, '\\') >= 0 {
+				var k string
+				json.Unmarshal(doc[p.i:end], &k)
+				key = []byte(k)
+			}
+			p.i = skipSpace(doc, end) + 1 // past ':'
+			n.keys = append(n.keys, key)
+			n.vals = append(n.vals, p.value())
+			if p.i = skipSpace(doc, p.i); doc[p.i] == ',' {
+				p.i = skipSpace(doc, p.i+1)
+			}
+		}
+		p.i++
+	case '[':
+		n.isArray = true
+		p.i = skipSpace(doc, p.i+1)
+		for doc[p.i] != ']' {
+			n.items = append(n.items, p.value())
+			if p.i = skipSpace(doc, p.i); doc[p.i] == ',' {
+				p.i = skipSpace(doc, p.i+1)
+			}
+		}
+		p.i++
+	case '"':
+		p.i = stringEnd(doc, p.i)
+	default: // a number, true, false or null
+		for p.i < len(doc) && doc[p.i] != ',' && doc[p.i] != '}' && doc[p.i] != ']' && skipSpace(doc, p.i) == p.i {
+			p.i++
+		}
+	}
+	n.raw = doc[start:p.i]
 	return n
 }
 
-func diffObjects(out *[]changeJSON, path string, from, to *node) {
-	for _, k := range to.keys {
-		if path == "" && unlisted[k] {
-			continue
+// stringEnd returns the offset just past the string that starts at doc[i].
+func stringEnd(doc []byte, i int) int {
+	for i++; ; i++ {
+		switch doc[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
 		}
-		p := join(path, k)
-		f, t := from.members[k], to.members[k]
-		if f == nil {
-			*out = append(*out, changeJSON{p, json.RawMessage("null"), t.raw})
-			continue
-		}
-		diffValues(out, p, f, t)
 	}
-	for _, k := range from.keys {
-		if _, kept := to.members[k]; !kept && !(path == "" && unlisted[k]) {
-			*out = append(*out, changeJSON{join(path, k), from.members[k].raw, json.RawMessage("null")})
+}
+
+func diffObjects(out *[]changeJSON, path string, from, to *node) {
+	for i, k := range to.keys {
+		if path == "" && unlisted[string(k)] {
+			continue
+		}
+		f, t := from.member(k, i), to.vals[i]
+		if f == nil {
+			*out = append(*out, changeJSON{join(path, string(k)), json.RawMessage("null"), t.raw})
+			continue
+		}
+		if !bytes.Equal(f.raw, t.raw) { // the same text is the same value, to its leaves
+			diffValues(out, join(path, string(k)), f, t)
+		}
+	}
+	for i, k := range from.keys {
+		if to.member(k, i) == nil && !(path == "" && unlisted[string(k)]) {
+			*out = append(*out, changeJSON{join(path, string(k)), from.vals[i].raw, json.RawMessage("null")})
 		}
 	}
 }
 
 func diffValues(out *[]changeJSON, path string, from, to *node) {
 	switch {
-	case from.isObject() && to.isObject():
+	case from.isObject && to.isObject:
 		diffObjects(out, path, from, to)
 	case path == "fields" && from.isArray && to.isArray:
 		diffFields(out, from.items, to.items)
@@ -122,7 +190,7 @@ func diffFields(out *[]changeJSON, from, to []*node) {
 		m := make(map[string]*node, len(items))
 		var ids []string
 		for _, it := range items {
-			if id := it.members["field_id"]; it.isObject() && id != nil {
+			if id := it.member([]byte("field_id"), 0); it.isObject && id != nil {
 				m[string(id.raw)] = it
 				ids = append(ids, string(id.raw))
 			}

@@ -62,11 +62,17 @@ func (e encoder) delivery(d *customer.Delivery) *deliveryJSON {
 
 // notificationJSON is the body of a webhook notification: the event of the change feed.
 type notificationJSON struct {
-	EventID     int64     `json:"event_id"`
-	EventType   string    `json:"event_type"`
-	CreatedDate string    `json:"created_date"`
-	ObjectID    int32     `json:"object_id"`
-	Data        eventData `json:"data"`
+	EventID     int64            `json:"event_id"`
+	EventType   string           `json:"event_type"`
+	CreatedDate string           `json:"created_date"`
+	ObjectID    int32            `json:"object_id"`
+	Data        notificationData `json:"data"`
+}
+
+// notificationData is eventData with the customer already in its wire form.
+type notificationData struct {
+	Customer json.RawMessage `json:"customer"`
+	Changes  []changeJSON    `json:"changes"`
 }
 
 // NotificationBody returns the function that renders an event as the body of its webhook
@@ -77,8 +83,11 @@ func NotificationBody(f TimeFormat) func(*customer.Version) ([]byte, error) {
 	}
 	e := encoder{layout: f.layout()}
 	return func(v *customer.Version) ([]byte, error) {
-		ev := e.event(v)
-		return json.Marshal(notificationJSON{ev.EventID, ev.EventType, ev.CreatedDate, ev.ObjectID, ev.Data})
+		// The customer is rendered once: the wire form the changes are found in is also
+		// the body's.
+		to := e.tree(v.Customer)
+		return json.Marshal(notificationJSON{v.EventID, string(v.EventType), *e.time(&v.ChangedDate), v.CustomerID,
+			notificationData{Customer: to.raw, Changes: e.changesTo(v.Previous, v.Customer, to)}})
 	}
 }
 

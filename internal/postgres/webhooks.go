@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -121,27 +122,37 @@ func (s *Store) RetryDelivery(ctx context.Context, client int64, id int64) (*cus
 // FanOut turns new events into deliveries. The cursor's row lock makes one process at a
 // time do it, and the feed's promise (sequencer.go) that no event appears later below
 // the cursor makes each event become deliveries exactly once. Errors: Unavailable.
-func (s *Store) FanOut(ctx context.Context, limit int) (int, error) {
+func (s *Store) FanOut(ctx context.Context, limit int, lease *customer.Lease) (int, []*customer.Claim, error) {
 	if err := s.numberPending(ctx, nil); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	var n int
+	var (
+		n      int
+		leased []*customer.Delivery
+	)
 	err := s.inTx(ctx, func(t pgx.Tx) error {
 		var err error
-		n, err = customer.FanOut(ctx, &tx{t}, customer.Now(), limit)
+		n, leased, err = customer.FanOut(ctx, &tx{t}, customer.Now(), limit, lease)
 		return err
 	})
-	return n, err
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(leased) == 0 {
+		return n, nil, nil
+	}
+	claims, err := s.claims(ctx, leased)
+	return n, claims, err
 }
 
 // ClaimDeliveries leases due deliveries. FOR UPDATE SKIP LOCKED keeps two processes from
 // claiming one delivery at once, and the lease from claiming it again while it is being
 // sent; a customer's later delivery is not due while an earlier one is pending. Errors:
 // Unavailable.
-func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*customer.Claim, error) {
+func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []int32) ([]*customer.Claim, error) {
 	var claimed []*customer.Delivery
 	err := s.inTx(ctx, func(t pgx.Tx) error {
-		query, args := sqlquery.DueDeliveriesSQL(dialect{}, now, limit)
+		query, args := sqlquery.DueDeliveriesSQL(dialect{}, now, limit, skip)
 		rows, err := t.Query(ctx, query+` FOR UPDATE OF d SKIP LOCKED`, args...)
 		if err != nil {
 			return err
@@ -159,22 +170,47 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time
 	if err != nil {
 		return nil, err
 	}
+	if len(claimed) == 0 {
+		return nil, nil
+	}
+	return s.claims(ctx, claimed)
+}
+
+// claims reads the receiver and the event of each claimed delivery, in one query.
+func (s *Store) claims(ctx context.Context, claimed []*customer.Delivery) ([]*customer.Claim, error) {
+	// What the attempts need, in one read.
+	ids := make([]int64, len(claimed))
+	for i, d := range claimed {
+		ids[i] = d.ID
+	}
+	query, args := sqlquery.ClaimsSQL(dialect{}, ids)
+	read := make(map[int64]*customer.Claim, len(claimed))
+	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
+		rows, err := c.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			id, r, v, err := sqlquery.ScanClaim(rows)
+			if err != nil {
+				return err
+			}
+			read[id] = &customer.Claim{Receiver: r, Event: v}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*customer.Claim, 0, len(claimed))
 	for _, d := range claimed {
-		r, err := s.Receiver(ctx, d.ClientID, d.ReceiverID)
-		if err != nil {
-			return nil, err
+		c := read[d.ID]
+		if c == nil {
+			return nil, fmt.Errorf("webhook delivery %d: its receiver or event is missing", d.ID)
 		}
-		query, args := sqlquery.VersionSQL(dialect{}, d.ClientID, d.ObjectID, d.Version)
-		var v *customer.Version
-		err = s.withConn(ctx, func(c *pgxpool.Conn) error {
-			v, err = sqlquery.ScanVersion(c.QueryRow(ctx, query, args...))
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, &customer.Claim{Delivery: d, Receiver: r, Event: v})
+		c.Delivery = d
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -225,12 +261,28 @@ func (t *tx) ActiveSubscriptions(ctx context.Context, clients []int64) ([]*custo
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*customer.Subscription, error) { return sqlquery.ScanSubscription(r) })
 }
 
-// InsertDelivery stores a new delivery.
-func (t *tx) InsertDelivery(ctx context.Context, d *customer.Delivery) error {
+// LineIdle reports whether no delivery of the customer to the receiver is pending.
+func (t *tx) LineIdle(ctx context.Context, receiver, customer int32) (idle bool, err error) {
+	err = t.t.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE receiver_id = $1 AND object_id = $2 AND status = 'PENDING')`,
+		receiver, customer).Scan(&idle)
+	return idle, err
+}
+
+// InsertDelivery stores a new delivery, leased when lease is not nil.
+func (t *tx) InsertDelivery(ctx context.Context, d *customer.Delivery, lease *customer.Lease) error {
+	var (
+		owner *string
+		until *time.Time
+	)
+	if lease != nil {
+		u := millis(lease.Until)
+		owner, until = &lease.Owner, &u
+	}
 	return t.t.QueryRow(ctx, `INSERT INTO webhook_deliveries (client_id, receiver_id, event_id, event_type, object_id, version, status,
-		attempts, created_date, last_error, next_attempt_date) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9) RETURNING id`,
+		attempts, created_date, last_error, next_attempt_date, lease_owner, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9, $10, $11)
+		RETURNING id`,
 		d.ClientID, d.ReceiverID, d.EventID, string(d.EventType), d.ObjectID, d.Version, string(d.Status),
-		millis(d.CreatedDate), optMillis(d.NextAttemptDate)).Scan(&d.ID)
+		millis(d.CreatedDate), optMillis(d.NextAttemptDate), owner, until).Scan(&d.ID)
 }
 
 // LiveReceivers counts the client's receivers that are not deleted, after locking the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/custd/custd/internal/customer"
@@ -208,18 +210,26 @@ func (t *tx) RequeueDelivery(_ context.Context, id int64, when time.Time) error 
 	return err
 }
 
-// FanOut turns new events into deliveries, on the single writer.
-func (s *Store) FanOut(ctx context.Context, limit int) (int, error) {
-	var n int
+// FanOut turns new events into deliveries, on the single writer, and reads what the
+// attempts of those it leased need.
+func (s *Store) FanOut(ctx context.Context, limit int, lease *customer.Lease) (int, []*customer.Claim, error) {
+	var (
+		n      int
+		leased []*customer.Delivery
+	)
 	err := s.writer.do(ctx, 0, func(t *tx) error {
 		var err error
-		n, err = customer.FanOut(ctx, t, customer.Now(), limit)
+		n, leased, err = customer.FanOut(ctx, t, customer.Now(), limit, lease)
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err // n and leased are not to be read: the write may still be running
 	}
-	return n, nil
+	if len(leased) == 0 {
+		return n, nil, nil
+	}
+	claims, err := s.claims(ctx, leased)
+	return n, claims, err
 }
 
 // LockCursor reads a feed cursor; the single writer needs no lock.
@@ -254,12 +264,23 @@ func (t *tx) ActiveSubscriptions(_ context.Context, clients []int64) ([]*custome
 	return collect(rows, sqlquery.ScanSubscription)
 }
 
-// InsertDelivery stores a new delivery.
-func (t *tx) InsertDelivery(_ context.Context, d *customer.Delivery) error {
+// LineIdle reports whether no delivery of the customer to the receiver is pending.
+func (t *tx) LineIdle(_ context.Context, receiver, customer int32) (idle bool, err error) {
+	err = t.queryRow(`SELECT NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE receiver_id = ? AND object_id = ? AND status = 'PENDING')`,
+		receiver, customer).Scan(&idle)
+	return idle, err
+}
+
+// InsertDelivery stores a new delivery, leased when lease is not nil.
+func (t *tx) InsertDelivery(_ context.Context, d *customer.Delivery, lease *customer.Lease) error {
+	var owner, until any
+	if lease != nil {
+		owner, until = lease.Owner, lease.Until.UnixMilli()
+	}
 	res, err := t.exec(`INSERT INTO webhook_deliveries (client_id, receiver_id, event_id, event_type, object_id, version, status,
-		attempts, created_date, last_error, next_attempt_date) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?)`,
+		attempts, created_date, last_error, next_attempt_date, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?, ?)`,
 		d.ClientID, d.ReceiverID, d.EventID, string(d.EventType), d.ObjectID, d.Version, string(d.Status),
-		d.CreatedDate.UnixMilli(), d.NextAttemptDate.UnixMilli())
+		d.CreatedDate.UnixMilli(), d.NextAttemptDate.UnixMilli(), owner, until)
 	if err != nil {
 		return err
 	}
@@ -269,46 +290,64 @@ func (t *tx) InsertDelivery(_ context.Context, d *customer.Delivery) error {
 
 // ClaimDeliveries leases due deliveries, each the oldest pending one of its receiver and
 // customer. The single writer claims them one call at a time, so no two claims overlap.
-func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*customer.Claim, error) {
+func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []int32) ([]*customer.Claim, error) {
 	var claimed []*customer.Delivery
 	err := s.writer.do(ctx, 0, func(t *tx) error {
 		claimed = nil
-		query, args := sqlquery.DueDeliveriesSQL(dialect{}, now, limit)
+		query, args := sqlquery.DueDeliveriesSQL(dialect{}, now, limit, skip)
 		rows, err := t.query(query, args...)
 		if err != nil {
 			return err
 		}
-		if claimed, err = collect(rows, sqlquery.ScanDelivery); err != nil {
+		if claimed, err = collect(rows, sqlquery.ScanDelivery); err != nil || len(claimed) == 0 {
 			return err
 		}
-		for _, d := range claimed {
-			if _, err := t.exec(`UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?`,
-				owner, now.Add(lease).UnixMilli(), d.ID); err != nil {
-				return err
-			}
+		ids := make([]any, len(claimed)+2)
+		ids[0], ids[1] = owner, now.Add(lease).UnixMilli()
+		for i, d := range claimed {
+			ids[i+2] = d.ID
 		}
-		return nil
+		_, err = t.exec(`UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN (?`+
+			strings.Repeat(", ?", len(claimed)-1)+`)`, ids...)
+		return err
 	})
-	if err != nil {
+	if err != nil || len(claimed) == 0 {
 		return nil, err
 	}
 	return s.claims(ctx, claimed)
 }
 
-// claims reads the receiver and the event of each claimed delivery.
+// claims reads the receiver and the event of each claimed delivery, in one query.
 func (s *Store) claims(ctx context.Context, ds []*customer.Delivery) ([]*customer.Claim, error) {
-	out := make([]*customer.Claim, 0, len(ds))
-	for _, d := range ds {
-		r, err := s.Receiver(ctx, d.ClientID, d.ReceiverID)
-		if err != nil {
-			return nil, err
-		}
-		query, args := sqlquery.VersionSQL(dialect{}, d.ClientID, d.ObjectID, d.Version)
-		v, err := sqlquery.ScanVersion(s.read.QueryRowContext(ctx, query, args...))
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	query, args := sqlquery.ClaimsSQL(dialect{}, ids)
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.readErr(err)
+	}
+	defer rows.Close()
+	read := make(map[int64]*customer.Claim, len(ds))
+	for rows.Next() {
+		id, r, v, err := sqlquery.ScanClaim(rows)
 		if err != nil {
 			return nil, s.readErr(err)
 		}
-		out = append(out, &customer.Claim{Delivery: d, Receiver: r, Event: v})
+		read[id] = &customer.Claim{Receiver: r, Event: v}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.readErr(err)
+	}
+	out := make([]*customer.Claim, 0, len(ds))
+	for _, d := range ds {
+		c := read[d.ID]
+		if c == nil {
+			return nil, fmt.Errorf("webhook delivery %d: its receiver or event is missing", d.ID)
+		}
+		c.Delivery = d
+		out = append(out, c)
 	}
 	return out, nil
 }

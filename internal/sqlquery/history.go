@@ -91,28 +91,42 @@ func ScanVersion(r Scanner) (*customer.Version, error) { return scanVersion(r) }
 
 // scanVersion reads a row of versionColumns, after the columns before them into lead.
 func scanVersion(r Scanner, lead ...any) (*customer.Version, error) {
-	var (
-		v                  customer.Version
-		eventID            sql.NullInt64
-		op, typ            string
-		changed            int64
-		requestID, idemKey sql.NullString
-		prev               []byte
-	)
-	dest := append(lead, &eventID, &v.ClientID, &v.CustomerID, &v.Version, &op, &typ, &changed, &v.UserID, &v.Username,
-		&requestID, &idemKey, &v.Document, &prev)
-	if err := r.Scan(dest...); err != nil {
+	var vs versionScan
+	if err := r.Scan(append(lead, vs.dest()...)...); err != nil {
 		return nil, err
 	}
-	v.EventID, v.Operation, v.EventType = eventID.Int64, customer.Operation(op), customer.EventType(typ)
-	v.ChangedDate = time.UnixMilli(changed).UTC()
-	v.RequestID, v.IdempotencyKey = requestID.String, idemKey.String
+	return vs.version()
+}
+
+// versionScan holds the columns of versionColumns as they are read.
+type versionScan struct {
+	v                  customer.Version
+	eventID            sql.NullInt64
+	op, typ            string
+	changed            int64
+	requestID, idemKey sql.NullString
+	prev               []byte
+}
+
+// dest returns where a row's versionColumns go.
+func (s *versionScan) dest() []any {
+	v := &s.v
+	return []any{&s.eventID, &v.ClientID, &v.CustomerID, &v.Version, &s.op, &s.typ, &s.changed, &v.UserID, &v.Username,
+		&s.requestID, &s.idemKey, &v.Document, &s.prev}
+}
+
+// version returns the version read, its customer and the customer before it decoded.
+func (s *versionScan) version() (*customer.Version, error) {
+	v := s.v
+	v.EventID, v.Operation, v.EventType = s.eventID.Int64, customer.Operation(s.op), customer.EventType(s.typ)
+	v.ChangedDate = time.UnixMilli(s.changed).UTC()
+	v.RequestID, v.IdempotencyKey = s.requestID.String, s.idemKey.String
 	var err error
 	if v.Customer, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version, v.Document); err != nil {
 		return nil, err
 	}
-	if prev != nil {
-		if v.Previous, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version-1, prev); err != nil {
+	if s.prev != nil {
+		if v.Previous, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version-1, s.prev); err != nil {
 			return nil, err
 		}
 	}

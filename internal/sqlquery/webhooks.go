@@ -3,6 +3,7 @@ package sqlquery
 import (
 	"database/sql"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custd/custd/internal/customer"
@@ -13,14 +14,24 @@ func SelectReceiver(d Dialect) string {
 	return `SELECT id, client_id, url, description, status, secret, ` + d.Millis("created_date") + ` FROM webhook_receivers`
 }
 
+// receiverColumns are the columns of a receiver, of the table aliased r.
+func receiverColumns(d Dialect) string {
+	return `r.id, r.client_id, r.url, r.description, r.status, r.secret, ` + d.Millis("r.created_date")
+}
+
 // ScanReceiver reads a row of SelectReceiver.
-func ScanReceiver(r Scanner) (*customer.Receiver, error) {
+func ScanReceiver(r Scanner) (*customer.Receiver, error) { return scanReceiver(r, nil) }
+
+// scanReceiver reads a receiver's columns, after the columns before them into lead, and
+// the columns after them into tail.
+func scanReceiver(r Scanner, lead []any, tail ...any) (*customer.Receiver, error) {
 	var (
 		rc      customer.Receiver
 		status  string
 		created int64
 	)
-	if err := r.Scan(&rc.ID, &rc.ClientID, &rc.URL, &rc.Description, &status, &rc.Secret, &created); err != nil {
+	dest := append(append(lead, &rc.ID, &rc.ClientID, &rc.URL, &rc.Description, &status, &rc.Secret, &created), tail...)
+	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
 	rc.Status, rc.CreatedDate = customer.ReceiverStatus(status), time.UnixMilli(created).UTC()
@@ -100,14 +111,53 @@ func DeliveriesSQL(d Dialect, client int64, q *customer.DeliveryQuery) (string, 
 
 // DueDeliveriesSQL returns the query of up to limit pending deliveries that are due at
 // now and not leased, each the oldest pending delivery of its receiver and customer, so
-// that a customer's events reach a receiver in order.
-func DueDeliveriesSQL(d Dialect, now time.Time, limit int) (string, []any) {
+// that a customer's events reach a receiver in order; none to the receivers in skip.
+func DueDeliveriesSQL(d Dialect, now time.Time, limit int, skip []int32) (string, []any) {
 	b := &builder{d: d}
-	return SelectDelivery(d) + ` WHERE d.status = 'PENDING' AND d.next_attempt_date <= ` + b.arg(d.Time(now)) + `
+	others := ""
+	if len(skip) > 0 {
+		ps := make([]string, len(skip))
+		for i, r := range skip {
+			ps[i] = b.arg(r)
+		}
+		others = ` AND d.receiver_id NOT IN (` + strings.Join(ps, ", ") + `)`
+	}
+	return SelectDelivery(d) + ` WHERE d.status = 'PENDING' AND d.next_attempt_date <= ` + b.arg(d.Time(now)) + others + `
 		AND (d.lease_until IS NULL OR d.lease_until < ` + b.arg(d.Time(now)) + `)
 		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.receiver_id = d.receiver_id AND e.object_id = d.object_id
 			AND e.status = 'PENDING' AND e.event_id < d.event_id)
 		ORDER BY d.next_attempt_date LIMIT ` + b.arg(limit), b.args
+}
+
+// ClaimsSQL returns the query of what the attempts of the given deliveries need, in one
+// read: each delivery's id, its receiver, and its event with the version before it;
+// ScanClaim reads its rows.
+func ClaimsSQL(d Dialect, ids []int64) (string, []any) {
+	b := &builder{d: d}
+	in(b, "d.id", ids)
+	return `SELECT d.id, ` + receiverColumns(d) + `, ` + versionColumns(d) + `
+		FROM webhook_deliveries d
+		JOIN webhook_receivers r ON r.id = d.receiver_id
+		JOIN customer_versions v ON v.customer_id = d.object_id AND v.version = d.version
+		LEFT JOIN customer_versions p ON p.customer_id = v.customer_id AND p.version = v.version - 1
+		WHERE ` + joinConds(b), b.args
+}
+
+// ScanClaim reads a row of ClaimsSQL: the delivery's id, its receiver and its event.
+func ScanClaim(r Scanner) (int64, *customer.Receiver, *customer.Version, error) {
+	var (
+		id   int64
+		v    *customer.Version
+		rest versionScan
+	)
+	rc, err := scanReceiver(r, []any{&id}, rest.dest()...)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if v, err = rest.version(); err != nil {
+		return 0, nil, nil, err
+	}
+	return id, rc, v, nil
 }
 
 // EventsAfterSQL returns the query of up to limit events of every client after an event

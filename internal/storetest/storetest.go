@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"WebhookRecords", testWebhookRecords},
 		{"WebhookFanOut", testWebhookFanOut},
 		{"WebhookClaims", testWebhookClaims},
+		{"WebhookFanOutClaims", testWebhookFanOutClaims},
 		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
 		{"RequestLogRecords", testRequestLogRecords},
 		{"RequestLogFilters", testRequestLogFilters},

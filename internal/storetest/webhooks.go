@@ -41,7 +41,7 @@ func (f *fixture) subscribe(u *customer.User, r *customer.Receiver, t customer.E
 func (f *fixture) fanOut() {
 	f.t.Helper()
 	for {
-		n, err := f.s.FanOut(f.ctx, 3)
+		n, _, err := f.s.FanOut(f.ctx, 3, nil)
 		if err != nil {
 			f.t.Fatalf("FanOut: %v", err)
 		}
@@ -169,7 +169,7 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 	f.fanOut()
 
 	now := time.Now()
-	first, err := f.s.ClaimDeliveries(f.ctx, "a", now, time.Minute, 10)
+	first, err := f.s.ClaimDeliveries(f.ctx, "a", now, time.Minute, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 	if !slices.Equal(objects, []int32{x.ID, y.ID}) {
 		t.Fatalf("claimed the deliveries of customers %v, want x's first and y's", objects)
 	}
-	if again, err := f.s.ClaimDeliveries(f.ctx, "b", now, time.Minute, 10); err != nil || len(again) != 0 {
+	if again, err := f.s.ClaimDeliveries(f.ctx, "b", now, time.Minute, 10, nil); err != nil || len(again) != 0 {
 		t.Fatalf("leased deliveries claimed again: %d, %v", len(again), err)
 	}
 	// x's first delivery fails (retried later); its second stays behind it.
@@ -199,11 +199,11 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 			t.Fatal(err)
 		}
 	}
-	if next, err := f.s.ClaimDeliveries(f.ctx, "b", now.Add(time.Second), time.Minute, 10); err != nil || len(next) != 0 {
+	if next, err := f.s.ClaimDeliveries(f.ctx, "b", now.Add(time.Second), time.Minute, 10, nil); err != nil || len(next) != 0 {
 		t.Fatalf("x's second delivery was claimed while its first is pending: %d, %v", len(next), err)
 	}
 	// When x's first is due again and delivered, its second follows.
-	due, err := f.s.ClaimDeliveries(f.ctx, "b", now.Add(2*time.Hour), time.Minute, 10)
+	due, err := f.s.ClaimDeliveries(f.ctx, "b", now.Add(2*time.Hour), time.Minute, 10, nil)
 	if err != nil || len(due) != 1 || due[0].Delivery.Attempts != 1 || due[0].Delivery.LastError != "boom" {
 		t.Fatalf("x's retry: %v, %v", due, err)
 	}
@@ -214,7 +214,7 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 	if err := f.s.FinishDelivery(f.ctx, "b", due[0].Delivery); err != nil {
 		t.Fatal(err)
 	}
-	second, err := f.s.ClaimDeliveries(f.ctx, "c", now.Add(2*time.Hour), time.Minute, 10)
+	second, err := f.s.ClaimDeliveries(f.ctx, "c", now.Add(2*time.Hour), time.Minute, 10, nil)
 	if err != nil || len(second) != 1 || second[0].Delivery.ObjectID != x.ID || second[0].Event.Version != 2 {
 		t.Fatalf("x's second delivery: %v, %v", second, err)
 	}
@@ -240,6 +240,64 @@ func testWebhookClaims(t *testing.T, f *fixture) {
 	wantKind(t, err, customer.Conflict, "retrying a delivery to a deleted receiver")
 }
 
+// testWebhookFanOutClaims: a fan-out with a lease claims the new deliveries that are due
+// at once, as a claim would: a customer's later delivery stays behind its earlier one,
+// receivers to skip are left, and what it leased no one else claims.
+func testWebhookFanOutClaims(t *testing.T, f *fixture) {
+	r := f.receiver(f.acme, customer.ReceiverActive)
+	skipped := f.receiver(f.acme, customer.ReceiverActive)
+	f.subscribe(f.acme, r, customer.EventCreated)
+	f.subscribe(f.acme, r, customer.EventUpdated)
+	f.subscribe(f.acme, skipped, customer.EventCreated)
+	time.Sleep(2 * time.Millisecond)
+	x := f.create(f.acme, customer.Writable{})
+	f.replace(f.acme, x.ID, customer.Writable{Status: customer.StatusOpen}, nil)
+	y := f.create(f.acme, customer.Writable{})
+
+	now := time.Now()
+	n, claims, err := f.s.FanOut(f.ctx, 100, &customer.Lease{Owner: "a", Until: now.Add(time.Minute), Max: 10, Skip: []int32{skipped.ID}})
+	if err != nil || n != 3 {
+		t.Fatalf("FanOut: %d events, %v", n, err)
+	}
+	var objects []int32
+	for _, c := range claims {
+		objects = append(objects, c.Delivery.ObjectID)
+		if c.Receiver.ID != r.ID || c.Event == nil || c.Event.Customer == nil || c.Event.Version != c.Delivery.Version || c.Delivery.ID == 0 {
+			t.Fatalf("claim %+v", c)
+		}
+	}
+	slices.Sort(objects)
+	if !slices.Equal(objects, []int32{x.ID, y.ID}) {
+		t.Fatalf("the fan-out claimed the deliveries of customers %v, want x's first and y's", objects)
+	}
+	// Left: x's second to r (behind its first), and both to the receiver skipped.
+	now = time.Now() // the deliveries were made after the lease began
+	left, err := f.s.ClaimDeliveries(f.ctx, "b", now, time.Minute, 10, nil)
+	if err != nil || len(left) != 2 {
+		t.Fatalf("claimed after the fan-out: %d, %v", len(left), err)
+	}
+	for _, c := range left {
+		if c.Receiver.ID != skipped.ID {
+			t.Fatalf("claimed %+v, leased by the fan-out or behind a delivery it leased", c.Delivery)
+		}
+	}
+	// Once x's first is delivered, its second is due.
+	for _, c := range claims {
+		c.Delivery.Outcome(now, 200, "", 0)
+		if err := f.s.FinishDelivery(f.ctx, "a", c.Delivery); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next, err := f.s.ClaimDeliveries(f.ctx, "b", now, time.Minute, 10, nil)
+	if err != nil || len(next) != 1 || next[0].Delivery.ObjectID != x.ID || next[0].Event.Version != 2 {
+		t.Fatalf("x's second delivery: %v, %v", next, err)
+	}
+	// A fan-out with nothing new claims nothing.
+	if n, claims, err := f.s.FanOut(f.ctx, 100, &customer.Lease{Owner: "a", Until: now.Add(time.Minute), Max: 10}); err != nil || n != 0 || len(claims) != 0 {
+		t.Fatalf("FanOut again: %d events, %d claims, %v", n, len(claims), err)
+	}
+}
+
 // testWebhookConcurrentClaims: claimants running at once never claim one delivery twice.
 func testWebhookConcurrentClaims(t *testing.T, f *fixture) {
 	r := f.receiver(f.acme, customer.ReceiverActive)
@@ -260,7 +318,7 @@ func testWebhookConcurrentClaims(t *testing.T, f *fixture) {
 			defer wg.Done()
 			owner := string(rune('a' + i))
 			for range 5 {
-				cs, err := f.s.ClaimDeliveries(f.ctx, owner, time.Now(), time.Minute, 3)
+				cs, err := f.s.ClaimDeliveries(f.ctx, owner, time.Now(), time.Minute, 3, nil)
 				if err != nil {
 					t.Error(err)
 					return

@@ -149,7 +149,11 @@ func (g *Guard) Client(timeout time.Duration) *http.Client {
 				}
 				return nil, last
 			},
-			MaxIdleConnsPerHost:   4,
+			// As many idle connections to a receiver as attempts may run at once to it, so
+			// that a busy receiver's notifications reuse connections rather than each
+			// dialing (and the guard checking) a new one.
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   64,
 			IdleConnTimeout:       30 * time.Second,
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: timeout,

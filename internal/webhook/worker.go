@@ -12,6 +12,11 @@ import (
 // Worker turns the change feed into deliveries and attempts them: at least once, in
 // order per receiver and customer, retried with backoff for DeliveryPatience. Every serve
 // process runs one; the store keeps two of them from attempting one delivery at once.
+//
+// Three loops run at once, so that none waits for another's writes: the fan-out turns new
+// events into deliveries, the claims lease due deliveries ahead of the attempts (a queue
+// per receiver, so that a busy receiver's next notifications are at hand when an attempt
+// ends), and record writes the attempts' outcomes.
 type Worker struct {
 	Store  customer.Webhooks
 	Sender *Sender
@@ -26,17 +31,38 @@ type Worker struct {
 	Backoff func(n int32) time.Duration
 	// Slots is how many attempts run at once (default 64), and PerReceiver how many of
 	// them may go to one receiver (default half), so that a slow receiver cannot take them
-	// all.
+	// all. The worker holds up to ahead times as many deliveries claimed.
 	Slots, PerReceiver int
 	// Observe, when set, is told each attempt's result (delivered, retry or failed) and,
 	// for a first attempt that succeeds, the time since the write.
 	Observe func(result string, lag time.Duration)
 
 	finished chan *customer.Delivery // outcomes waiting to be recorded
+
+	mu        sync.Mutex
+	running   int                // attempts in progress
+	runningTo map[int32]int      // attempts in progress per receiver
+	waiting   map[int32][]*claim // claimed deliveries waiting for a slot, per receiver
+	nWaiting  int
+	attempts  sync.WaitGroup
+	ended     chan struct{} // an attempt ended: its slot is free
+}
+
+// claim is a claimed delivery and when it was claimed.
+type claim struct {
+	*customer.Claim
+	at time.Time
 }
 
 // lease is how long a claimed delivery is reserved: longer than an attempt can take.
 const lease = 3 * Timeout
+
+// ahead is how many times Slots (and PerReceiver) deliveries the worker holds claimed.
+const ahead = 8
+
+// stale is how long a claimed delivery may wait for a slot: its attempt must end, and its
+// outcome be written, well within the lease.
+const stale = lease - Timeout - 5*time.Second
 
 // Run works until ctx ends, then waits for the attempts in progress.
 func (w *Worker) Run(ctx context.Context) {
@@ -52,22 +78,24 @@ func (w *Worker) Run(ctx context.Context) {
 	if w.PerReceiver == 0 {
 		w.PerReceiver = w.Slots / 2
 	}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		inFlight = map[int32]int{}
-		free     = make(chan struct{}, w.Slots)
-		wake     = make(chan struct{}, 1) // an attempt ended: its slot is free
-		fanned   time.Time
-	)
-	for range w.Slots {
-		free <- struct{}{}
-	}
-	w.finished = make(chan *customer.Delivery, 4*w.Slots)
+	w.runningTo, w.waiting = map[int32]int{}, map[int32][]*claim{}
+	w.ended = make(chan struct{}, 1)
+	w.finished = make(chan *customer.Delivery, ahead*w.Slots)
 	recorded := make(chan struct{})
 	go func() { w.record(context.WithoutCancel(ctx)); close(recorded) }()
+	fanned := make(chan struct{}, 1) // the fan-out claimed all it could
+	fanDone := make(chan struct{})
+	go func() { w.fanOut(ctx, fanned); close(fanDone) }()
 	defer func() {
-		wg.Wait()
+		<-fanDone
+		w.attempts.Wait()
+		// Those still waiting go back, unattempted, for this process's next start or
+		// another process rather than at the end of their lease.
+		for _, cs := range w.waiting {
+			for _, c := range cs {
+				w.finish(c.Delivery)
+			}
+		}
 		close(w.finished)
 		<-recorded // the outcomes of the last attempts are in the store
 	}()
@@ -78,58 +106,145 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-		case <-wake:
-			// Claim again as slots free up rather than at the next tick, so that a busy
-			// receiver's queue drains at the speed it answers; at most every pace.
+		case <-fanned:
+		case <-w.ended:
+			// Claim again as the claimed run low rather than at the next tick, so that a
+			// busy receiver's queue drains at the speed it answers; at most every pace.
 			time.Sleep(pace)
-		}
-		if time.Since(fanned) >= w.Poll/5 {
-			fanned = time.Now()
-			for {
-				n, err := w.Store.FanOut(ctx, 500)
-				if err != nil {
-					w.warn(ctx, "turning events into webhook deliveries", err)
-				}
-				if err != nil || n < 500 {
-					break
-				}
+			if w.low() {
+				break
 			}
-		}
-		slots := len(free)
-		if slots == 0 {
 			continue
 		}
-		claims, err := w.Store.ClaimDeliveries(ctx, w.Owner, time.Now(), lease, slots)
+		limit, full := w.room()
+		if limit == 0 {
+			continue
+		}
+		claims, err := w.Store.ClaimDeliveries(ctx, w.Owner, time.Now(), lease, limit, full)
 		if err != nil {
 			w.warn(ctx, "claiming webhook deliveries", err)
 			continue
 		}
-		for _, c := range claims {
-			mu.Lock()
-			busy := inFlight[c.Receiver.ID] >= w.PerReceiver
-			if !busy {
-				inFlight[c.Receiver.ID]++
+		w.take(ctx, claims)
+	}
+}
+
+// fanOut turns new events into deliveries until ctx ends, claiming those it can attempt
+// at once as it makes them: every Poll/5 while it claims some, every Poll otherwise (a
+// store without receivers is not asked more often than that). It tells fanned when it
+// claimed all it could, as more may be due.
+func (w *Worker) fanOut(ctx context.Context, fanned chan<- struct{}) {
+	timer := time.NewTimer(w.Poll)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		wait := w.Poll
+		for {
+			limit, full := w.room()
+			n, claims, err := w.Store.FanOut(ctx, 500, &customer.Lease{Owner: w.Owner, Until: time.Now().Add(lease), Max: limit, Skip: full})
+			if err != nil {
+				w.warn(ctx, "turning events into webhook deliveries", err)
 			}
-			mu.Unlock()
-			if busy {
-				// Hand it back untouched: the receiver has enough attempts running.
-				w.finish(ctx, c.Delivery)
+			w.take(ctx, claims)
+			if len(claims) > 0 {
+				wait = w.Poll / 5
+			}
+			if limit > 0 && len(claims) >= limit {
+				select {
+				case fanned <- struct{}{}:
+				default:
+				}
+			}
+			if err != nil || n < 500 {
+				break
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+// room returns how many deliveries to claim, and the receivers that hold as many as they
+// may.
+func (w *Worker) room() (int, []int32) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var full []int32
+	for r, n := range w.runningTo {
+		if n+len(w.waiting[r]) >= ahead*w.PerReceiver {
+			full = append(full, r)
+		}
+	}
+	return max(0, ahead*w.Slots-w.running-w.nWaiting), full
+}
+
+// low reports whether fewer deliveries wait for a slot than Slots.
+func (w *Worker) low() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.nWaiting < w.Slots
+}
+
+// take queues claimed deliveries for their receivers' slots and starts what it can.
+func (w *Worker) take(ctx context.Context, claims []*customer.Claim) {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range claims {
+		r := c.Receiver.ID
+		if w.runningTo[r]+len(w.waiting[r]) >= ahead*w.PerReceiver {
+			// Hand it back untouched: the receiver has enough.
+			w.finish(c.Delivery)
+			continue
+		}
+		w.waiting[r] = append(w.waiting[r], &claim{c, now})
+		w.nWaiting++
+	}
+	w.start(ctx)
+}
+
+// start starts the waiting deliveries that have slots, in the order each receiver's were
+// claimed. w.mu is held.
+func (w *Worker) start(ctx context.Context) {
+	for r, cs := range w.waiting {
+		for len(cs) > 0 && w.running < w.Slots && w.runningTo[r] < w.PerReceiver {
+			c := cs[0]
+			cs[0] = nil
+			cs = cs[1:]
+			w.nWaiting--
+			if time.Since(c.at) > stale {
+				w.finish(c.Delivery) // back, unattempted, before its lease ends
 				continue
 			}
-			<-free
-			wg.Add(1)
+			w.running++
+			w.runningTo[r]++
+			w.attempts.Add(1)
 			go func() {
-				defer wg.Done()
-				w.attempt(context.WithoutCancel(ctx), c)
-				mu.Lock()
-				inFlight[c.Receiver.ID]--
-				mu.Unlock()
-				free <- struct{}{}
+				defer w.attempts.Done()
+				w.attempt(context.WithoutCancel(ctx), c.Claim)
+				w.mu.Lock()
+				w.running--
+				w.runningTo[r]--
+				if ctx.Err() == nil {
+					w.start(ctx)
+				}
+				w.mu.Unlock()
 				select {
-				case wake <- struct{}{}:
+				case w.ended <- struct{}{}:
 				default:
 				}
 			}()
+		}
+		if len(cs) == 0 {
+			delete(w.waiting, r)
+			if w.runningTo[r] == 0 {
+				delete(w.runningTo, r)
+			}
+		} else {
+			w.waiting[r] = cs
 		}
 	}
 }
@@ -145,7 +260,7 @@ func (w *Worker) attempt(ctx context.Context, c *customer.Claim) {
 		// Deleted since the delivery was made (deleting fails its pending deliveries;
 		// this one was claimed just before).
 		d.Status, d.NextAttemptDate, d.LastError = customer.DeliveryFailed, nil, "the receiver is not active"
-		w.finish(ctx, d)
+		w.finish(d)
 		return
 	}
 	body, err := w.Body(c.Event)
@@ -156,7 +271,7 @@ func (w *Worker) attempt(ctx context.Context, c *customer.Claim) {
 	status, problem := w.Sender.Notify(ctx, c.Receiver, d.EventID, body)
 	now := time.Now()
 	d.Outcome(now, status, problem, w.Backoff(d.Attempts+1))
-	w.finish(ctx, d)
+	w.finish(d)
 	if w.Observe != nil {
 		var lag time.Duration
 		if d.Status == customer.DeliveryDelivered && d.Attempts == 1 {
@@ -168,7 +283,7 @@ func (w *Worker) attempt(ctx context.Context, c *customer.Claim) {
 }
 
 // finish hands an attempt's outcome to record.
-func (w *Worker) finish(_ context.Context, d *customer.Delivery) { w.finished <- d }
+func (w *Worker) finish(d *customer.Delivery) { w.finished <- d }
 
 // record writes the outcomes of attempts as they end, those that end within pace of each
 // other in one write: one write per attempt would compete with the customers' writes for
