@@ -31,6 +31,7 @@ func TestBackupDuringLoad(t *testing.T) {
 		mu    sync.Mutex
 		acked = make([]int, customers)
 		seq   atomic.Int64
+		done  atomic.Int64 // writes acknowledged
 		stop  = make(chan struct{})
 		wg    sync.WaitGroup
 	)
@@ -64,16 +65,30 @@ func TestBackupDuringLoad(t *testing.T) {
 				mu.Lock()
 				acked[i] = n
 				mu.Unlock()
+				done.Add(1)
 			}
 		}()
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The backup starts once the load is well under way, and the load goes on until many
+	// more writes are acknowledged after it: counted, not timed, so that a slow machine
+	// makes the test slower, not wrong.
+	waitWrites := func(n int64) {
+		t.Helper()
+		for deadline := time.Now().Add(2 * time.Minute); done.Load() < n; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) || t.Failed() {
+				close(stop)
+				wg.Wait()
+				t.Fatalf("only %d writes acknowledged under load, waiting for %d", done.Load(), n)
+			}
+		}
+	}
+	waitWrites(256)
 	mu.Lock()
 	before := append([]int(nil), acked...) // acknowledged before the backup began
 	mu.Unlock()
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	out, err := cli(t, e, "", "backup", backup)
-	time.Sleep(200 * time.Millisecond) // the load goes on after the backup too
+	waitWrites(done.Load() + 128) // the load goes on after the backup too
 	close(stop)
 	wg.Wait()
 	if err != nil || !strings.Contains(out, "integrity check ok") {
@@ -81,9 +96,6 @@ func TestBackupDuringLoad(t *testing.T) {
 	}
 	if st, _ := os.Stat(backup); st.Mode().Perm() != 0o600 {
 		t.Fatalf("backup mode %v", st.Mode())
-	}
-	if seq.Load() < 200 {
-		t.Fatalf("only %d writes under load", seq.Load())
 	}
 
 	// Restore refuses while the server has the store open, and into a new store works.
