@@ -12,7 +12,10 @@ import (
 // A version's event_id cannot be taken inside the write's transaction: transactions commit
 // in another order than they take sequence values, so a reader paging with after= could be
 // given 7 and only later find 6, and skip it for good. Versions are written with event_id
-// NULL instead, and the sequencer numbers the committed ones afterwards:
+// NULL instead, and the sequencer numbers the committed ones afterwards. The number is kept
+// in a narrow row of its own (customer_events), written in the version's statement, so
+// that numbering updates that small row and never the stored version with its document
+// (customer_version_data); customer_versions is a view joining the two.
 //
 //   - one sequencer at a time, across every process on the database, holds the
 //     transaction-scoped advisory lock lockSequencer;
@@ -56,14 +59,14 @@ func (s *Store) number(ctx context.Context, wait bool) (n int64, locked bool, er
 		}
 		tag, err := t.Exec(ctx, `WITH pending AS (
 				SELECT customer_id, version, row_number() OVER (ORDER BY changed_date, customer_id, version) AS n
-				FROM customer_versions WHERE event_id IS NULL
+				FROM customer_events WHERE event_id IS NULL
 				ORDER BY changed_date, customer_id, version LIMIT $1
 			), counter AS (
 				UPDATE event_sequence SET last = last + (SELECT count(*) FROM pending)
 				RETURNING last - (SELECT count(*) FROM pending) AS base
 			)
-			UPDATE customer_versions v SET event_id = counter.base + pending.n FROM pending, counter
-			WHERE v.customer_id = pending.customer_id AND v.version = pending.version`, sequencerBatch)
+			UPDATE customer_events e SET event_id = counter.base + pending.n FROM pending, counter
+			WHERE e.customer_id = pending.customer_id AND e.version = pending.version`, sequencerBatch)
 		n = tag.RowsAffected()
 		return err
 	})

@@ -171,12 +171,16 @@ func customerColumns(c *customer.Customer, doc []byte) []any {
 	}
 }
 
-// RecordVersion adds a version to the history without an event_id: the sequencer numbers
-// it once it has committed (see sequencer.go).
+// RecordVersion adds a version to the history without an event_id, in one statement: its
+// customer_events row, which the sequencer numbers once it has committed (see
+// sequencer.go), and the version as stored in customer_version_data, which is written
+// once and never updated.
 func (t *tx) RecordVersion(ctx context.Context, v *customer.Version) error {
-	_, err := t.t.Exec(ctx, `INSERT INTO customer_versions (customer_id, version, client_id, operation, event_type,
-		changed_date, user_id, username, request_id, idempotency_key, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		v.CustomerID, v.Version, v.ClientID, string(v.Operation), string(v.EventType), millis(v.ChangedDate),
+	_, err := t.t.Exec(ctx, `WITH e AS (INSERT INTO customer_events (customer_id, version, client_id, changed_date)
+			VALUES ($1, $2, $3, $4))
+		INSERT INTO customer_version_data (customer_id, version, operation, event_type, user_id, username, request_id,
+			idempotency_key, doc) VALUES ($1, $2, $5, $6, $7, $8, $9, $10, $11)`,
+		v.CustomerID, v.Version, v.ClientID, millis(v.ChangedDate), string(v.Operation), string(v.EventType),
 		v.UserID, v.Username, sqlquery.NullIfZero(v.RequestID), sqlquery.NullIfZero(v.IdempotencyKey), v.Document)
 	return err
 }
