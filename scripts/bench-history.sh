@@ -10,7 +10,8 @@
 # after), creates one customer, replaces it BENCH_CHANGES times over HTTP (16 at a
 # time, each time with another benchmark customer's values), and measures the size
 # of customer_versions with its indexes before and after (SQLite: dbstat;
-# PostgreSQL: pg_total_relation_size), and the whole store's growth. Then it times
+# PostgreSQL: pg_total_relation_size of customer_events and customer_version_data,
+# the tables behind the view customer_versions), and the whole store's growth. Then it times
 # GET /v1/Customers/{id}/History pages, BENCH_READS (200) reads each, one at a time
 # (bench/cmd/history). Prints a Markdown report.
 set -euo pipefail
@@ -65,9 +66,12 @@ sizes() {
 			'-'" | tr '|' ' '
 	else
 		psql "$2" -Atc "SELECT pg_stat_force_next_flush()" >/dev/null
-		psql "$2" -Atc "SELECT pg_total_relation_size('customer_versions'), (SELECT count(*) FROM customer_versions),
-			pg_database_size(current_database()), (SELECT avg(pg_column_size(v.*))::int FROM customer_versions v),
-			(SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'customer_versions')" | tr '|' ' '
+		# customer_versions is a view of customer_events and customer_version_data (0008).
+		psql "$2" -Atc "SELECT pg_total_relation_size('customer_events') + pg_total_relation_size('customer_version_data'),
+			(SELECT count(*) FROM customer_version_data), pg_database_size(current_database()),
+			(SELECT avg(pg_column_size(e.*) + pg_column_size(d.*))::int FROM customer_events e
+				JOIN customer_version_data d USING (customer_id, version)),
+			(SELECT sum(n_dead_tup) FROM pg_stat_user_tables WHERE relname IN ('customer_events', 'customer_version_data'))" | tr '|' ' '
 	fi
 }
 
@@ -107,7 +111,7 @@ for store in $stores; do
 		psql "$pg_server" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
 		pg_db=""
 		name="PostgreSQL $(psql "$pg_server" -Atc 'SHOW server_version' | cut -d' ' -f1)"
-		how="pg_total_relation_size('customer_versions'): the table, its TOAST and its indexes; the store: pg_database_size"
+		how="pg_total_relation_size of customer_events and customer_version_data: the tables, their TOAST and their indexes; the store: pg_database_size"
 	else
 		name=SQLite
 		how="dbstat: the pages of customer_versions and its indexes; the store: every page"
@@ -115,7 +119,7 @@ for store in $stores; do
 	out+=("### $name" ""
 		"- $replaced"
 		"- customer_versions: $n0 → $n1 versions, $v0 → $v1 bytes: **$(((v1 - v0) / (n1 - n0))) bytes a version** ($how)"
-		"- a version's row: $row1 bytes on average$([ "$dead1" = - ] || echo ", and $dead1 dead row versions in customer_versions when measured (each version is written, then updated once when the sequencer numbers it)")"
+		"- a version's row: $row1 bytes on average$([ "$dead1" = - ] || echo ", and $dead1 dead row versions when measured (PostgreSQL: each version's customer_events row is updated once when the sequencer numbers it)")"
 		"- the whole store grew by $(((s1 - s0) / (n1 - n0))) bytes a write (the version, the request log's record, the customer's pages rewritten)"
 		"- history reads, one at a time:"
 		"$(sed 's/^/  - /' <<<"$timings")"

@@ -103,17 +103,16 @@ func Apply(ctx context.Context, tx Tx, w *Write, now time.Time) (*Customer, erro
 	if err != nil {
 		return nil, err
 	}
+	// The version is stored with the customer, in the write's transaction: an
+	// acknowledged write has its history and its event, and a write that is not has
+	// neither.
+	v := newVersion(w, cur, next, doc, now)
 	if cur == nil {
-		err = tx.InsertCustomer(ctx, next, doc)
+		err = tx.InsertCustomer(ctx, next, doc, v)
 	} else {
-		err = tx.UpdateCustomer(ctx, cur, next, doc)
+		err = tx.UpdateCustomer(ctx, cur, next, doc, v)
 	}
 	if err != nil {
-		return nil, err
-	}
-	// The version is recorded in the write's transaction: an acknowledged write has its
-	// history and its event, and a write that is not has neither.
-	if err := tx.RecordVersion(ctx, newVersion(w, cur, next, doc, now)); err != nil {
 		return nil, err
 	}
 	if err := w.Receipt.Record(ctx, tx, next); err != nil {

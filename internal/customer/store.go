@@ -123,15 +123,14 @@ type Tx interface {
 	// UseAddressID records that an address keeps id, which an imported record carries:
 	// NextAddressID never returns it afterwards.
 	UseAddressID(ctx context.Context, id int32) error
-	// InsertCustomer stores a new customer, whose Document is doc. Errors: Conflict.
-	InsertCustomer(ctx context.Context, c *Customer, doc []byte) error
+	// InsertCustomer stores a new customer, whose Document is doc, and adds v, its first
+	// version, to its history and its client's change feed. Errors: Conflict.
+	InsertCustomer(ctx context.Context, c *Customer, doc []byte, v *Version) error
 	// UpdateCustomer stores next, the new version of cur, which CustomerForUpdate returned
 	// in this transaction (a store may write only what differs), and whose Document is
-	// doc. Errors: Conflict.
-	UpdateCustomer(ctx context.Context, cur, next *Customer, doc []byte) error
-	// RecordVersion adds a version to the customer's history and its client's change
-	// feed.
-	RecordVersion(ctx context.Context, v *Version) error
+	// doc, and adds v, that version, to the customer's history and its client's change
+	// feed. Errors: Conflict.
+	UpdateCustomer(ctx context.Context, cur, next *Customer, doc []byte, v *Version) error
 	ReplyRecorder
 }
 

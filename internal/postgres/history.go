@@ -77,7 +77,7 @@ func (s *Store) Events(ctx context.Context, client int64, q *customer.EventQuery
 func (s *Store) numberPending(ctx context.Context, client *int64) error {
 	var pending bool
 	err := s.withConn(ctx, func(c *pgxpool.Conn) error {
-		return c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customer_versions WHERE event_id IS NULL
+		return c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customer_events WHERE event_id IS NULL
 			AND ($1::bigint IS NULL OR client_id = $1))`, client).Scan(&pending)
 	})
 	for err == nil && pending {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,25 +137,27 @@ func advanceSQL(sequence string) string {
 		WHERE $1 > CASE WHEN is_called THEN last_value ELSE last_value - 1 END`
 }
 
-// InsertCustomer stores a new customer. Errors: Conflict.
-func (t *tx) InsertCustomer(ctx context.Context, c *customer.Customer, doc []byte) error {
-	_, err := t.t.Exec(ctx, `INSERT INTO customers (version, account_number, registration_code, parent_customer_id,
+// InsertCustomer stores a new customer and its first version, in one statement. Errors:
+// Conflict.
+func (t *tx) InsertCustomer(ctx context.Context, c *customer.Customer, doc []byte, v *customer.Version) error {
+	_, err := t.t.Exec(ctx, withVersion(23)+`INSERT INTO customers (version, account_number, registration_code, parent_customer_id,
 		agent_id, secondary_agent_id, sold_by, created_by, bill_profile_id, status, is_parent, suspended,
 		created_date, updated_date, activated_date, close_date, company_fold, person_fold, email_fold, doc,
 		client_id, customer_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
-		append(customerColumns(c, doc), c.ClientID, c.ID)...)
+		append(append(customerColumns(c, doc), c.ClientID, c.ID), versionColumns(v)...)...)
 	return uniqueConflict(err)
 }
 
-// UpdateCustomer stores a new version of a customer. Every column is written: a
-// PostgreSQL update writes a new row version with new entries in every index anyway,
-// since updated_date, which always changes, is indexed. Errors: Conflict.
-func (t *tx) UpdateCustomer(ctx context.Context, _, c *customer.Customer, doc []byte) error {
-	_, err := t.t.Exec(ctx, `UPDATE customers SET version = $1, account_number = $2, registration_code = $3, parent_customer_id = $4,
+// UpdateCustomer stores a new version of a customer and adds it to the history, in one
+// statement. Every column is written: a PostgreSQL update writes a new row version with
+// new entries in every index anyway, since updated_date, which always changes, is
+// indexed. Errors: Conflict.
+func (t *tx) UpdateCustomer(ctx context.Context, _, c *customer.Customer, doc []byte, v *customer.Version) error {
+	_, err := t.t.Exec(ctx, withVersion(23)+`UPDATE customers SET version = $1, account_number = $2, registration_code = $3, parent_customer_id = $4,
 		agent_id = $5, secondary_agent_id = $6, sold_by = $7, created_by = $8, bill_profile_id = $9, status = $10, is_parent = $11,
 		suspended = $12, created_date = $13, updated_date = $14, activated_date = $15, close_date = $16, company_fold = $17,
 		person_fold = $18, email_fold = $19, doc = $20 WHERE client_id = $21 AND customer_id = $22`,
-		append(customerColumns(c, doc), c.ClientID, c.ID)...)
+		append(append(customerColumns(c, doc), c.ClientID, c.ID), versionColumns(v)...)...)
 	return uniqueConflict(err)
 }
 
@@ -171,14 +174,26 @@ func customerColumns(c *customer.Customer, doc []byte) []any {
 	}
 }
 
-// RecordVersion adds a version to the history without an event_id: the sequencer numbers
-// it once it has committed (see sequencer.go).
-func (t *tx) RecordVersion(ctx context.Context, v *customer.Version) error {
-	_, err := t.t.Exec(ctx, `INSERT INTO customer_versions (customer_id, version, client_id, operation, event_type,
-		changed_date, user_id, username, request_id, idempotency_key, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		v.CustomerID, v.Version, v.ClientID, string(v.Operation), string(v.EventType), millis(v.ChangedDate),
-		v.UserID, v.Username, sqlquery.NullIfZero(v.RequestID), sqlquery.NullIfZero(v.IdempotencyKey), v.Document)
-	return err
+// withVersion returns the WITH clause that adds a version to the history, its parameters
+// (versionColumns) numbered from n, for the statement that stores the customer: one round
+// trip for both. The version's customer_events row has no event_id: the sequencer numbers
+// it once it has committed (see sequencer.go). The version as stored goes to
+// customer_version_data, which is written once and never updated. A failure of any part
+// fails the statement.
+func withVersion(n int) string {
+	p := func(i int) string { return "$" + strconv.Itoa(n+i) }
+	return `WITH version_event AS (INSERT INTO customer_events (customer_id, version, client_id, changed_date)
+			VALUES (` + p(0) + `, ` + p(1) + `, ` + p(2) + `, ` + p(3) + `)),
+		version_data AS (INSERT INTO customer_version_data (customer_id, version, operation, event_type, user_id, username,
+			request_id, idempotency_key, doc) VALUES (` + p(0) + `, ` + p(1) + `, ` + p(4) + `, ` + p(5) + `, ` + p(6) + `, ` +
+		p(7) + `, ` + p(8) + `, ` + p(9) + `, ` + p(10) + `))
+		`
+}
+
+// versionColumns returns the parameters of withVersion.
+func versionColumns(v *customer.Version) []any {
+	return []any{v.CustomerID, v.Version, v.ClientID, millis(v.ChangedDate), string(v.Operation), string(v.EventType),
+		v.UserID, v.Username, sqlquery.NullIfZero(v.RequestID), sqlquery.NullIfZero(v.IdempotencyKey), v.Document}
 }
 
 // optMillis is millis of an optional time. The columns hold what SQLite's integer columns

@@ -195,8 +195,8 @@ func (t *tx) NextCustomerID(context.Context) (id int32, err error) {
 	return id, err
 }
 
-// InsertCustomer stores a new customer.
-func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer, doc []byte) error {
+// InsertCustomer stores a new customer and its first version.
+func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer, doc []byte, v *customer.Version) error {
 	values := columnValues(c)
 	_, err := t.exec(insertCustomer, append(values, doc, c.ClientID, c.ID)...)
 	if err != nil {
@@ -207,7 +207,7 @@ func (t *tx) InsertCustomer(_ context.Context, c *customer.Customer, doc []byte)
 			return err
 		}
 	}
-	return nil
+	return t.recordVersion(v)
 }
 
 var insertCustomer = `INSERT INTO customers (` + strings.Join(customerColumns, ", ") + `, doc, client_id, customer_id)
@@ -227,8 +227,8 @@ var textIndexes = []struct {
 
 // UpdateCustomer stores a new version of a customer. It sets only the columns whose
 // values changed: SQLite rewrites the entries of every index on a column an UPDATE sets,
-// changed or not, and a customer has many indexes.
-func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer, doc []byte) error {
+// changed or not, and a customer has many indexes. It adds the version to the history.
+func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer, doc []byte, v *customer.Version) error {
 	var set strings.Builder
 	set.WriteString("UPDATE customers SET doc = ?")
 	args := []any{doc}
@@ -254,7 +254,7 @@ func (t *tx) UpdateCustomer(_ context.Context, cur, next *customer.Customer, doc
 			return err
 		}
 	}
-	return nil
+	return t.recordVersion(v)
 }
 
 // customerColumns are the columns beside doc that hold a customer's values for searches.
@@ -303,10 +303,10 @@ func uniqueConflict(err error) error {
 	return customer.Errorf(customer.Conflict, "%s is already used by another customer", field)
 }
 
-// RecordVersion adds a version to the history. Its event_id is the next rowid: the single
+// recordVersion adds a version to the history. Its event_id is the next rowid: the single
 // writer commits versions in the order it numbers them, so the feed never gains an event
 // below one a reader has seen.
-func (t *tx) RecordVersion(_ context.Context, v *customer.Version) error {
+func (t *tx) recordVersion(v *customer.Version) error {
 	_, err := t.exec(`INSERT INTO customer_versions (client_id, customer_id, version, operation, event_type, changed_date,
 		user_id, username, request_id, idempotency_key, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.ClientID, v.CustomerID, v.Version, string(v.Operation), string(v.EventType), v.ChangedDate.UnixMilli(),
