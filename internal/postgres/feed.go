@@ -104,7 +104,10 @@ func (c *feedClaim) run(ctx context.Context, fn func(*pgx.Conn) error) error {
 	return storeError(err)
 }
 
-// Release closes the claim's connection, which releases the lock.
+// Release unlocks the claim's lock and closes its connection. The unlock comes first:
+// PostgreSQL releases the locks of a closed connection only when its backend has ended,
+// after Close has returned, so a claim made right after Release could find the lock still
+// held. If the unlock fails, closing the connection releases the lock anyway.
 func (c *feedClaim) Release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -113,6 +116,7 @@ func (c *feedClaim) Release() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	c.conn.Exec(ctx, `SELECT pg_advisory_unlock($1, $2)`, lockFeedConsumer, feedLockKey(c.name))
 	c.conn.Close(ctx)
 	c.conn = nil
 }
