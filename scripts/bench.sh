@@ -44,7 +44,8 @@
 # over its database, with no balancer: each run's connections are split evenly
 # between them, one wrk each, and the report sums their requests/s and server CPU and
 # gives the slowest process's percentiles. BENCH_CUSTD_DB_OPTIONS adds parameters
-# to custd's database URL only (for example pool_max_conns=16).
+# to custd's database URL only (for example pool_max_conns=16). Each custd run on
+# PostgreSQL starts right after a CHECKPOINT.
 # Seeding: a custd target on SQLite whose binary has the import command is seeded with
 # custd import of a file of the customers (ids 1 to n) while it serves; any other target
 # (PocketBase, custd on PostgreSQL, custd-base) over HTTP, 16 requests at a time.
@@ -630,6 +631,12 @@ for scenario in $scenarios; do
 				continue
 			fi
 			log "$scenario, $c connections, $target"
+			if [ "$custd_store" = postgres ] && is_custd "$target"; then
+				# Every run starts just after a checkpoint: the first change of a page after
+				# one writes the whole page to the WAL, so a run's figure otherwise depends on
+				# where the server's checkpoints happen to fall.
+				psql "$pg_server" -qc CHECKPOINT >/dev/null
+			fi
 			read -r -a procs <<<"${turls[$target]}"
 			n=${#procs[@]}
 			cpu0=$(target_ticks "$target")
