@@ -43,37 +43,47 @@ func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest
 	if len(rs) == 0 {
 		return nil
 	}
+	// The rows' values are made here, so that the writer, which every customer write
+	// waits for, only runs the statements. They are of the types the driver binds as they
+	// are (int64, string, bool, nil), which database/sql passes on without converting.
+	args := make([]any, 0, len(rs)*requestLogColumns)
+	byCode := false // whether a record's client is named by its code only
+	for _, r := range rs {
+		byCode = byCode || r.ClientID == 0
+		args = append(args, r.ClientID, r.Created.UnixMilli(), r.RequestID, r.Method, r.Path, r.Query, int64(r.Status),
+			r.Duration.Microseconds(), r.Username, customer.Fold(r.Username), nullID(r.CustomerID),
+			nullText(r.IdempotencyKey), r.Replayed, nullText(r.Error))
+	}
 	return s.writer.do(ctx, 0, func(t *tx) error {
-		clients, err := customer.ClientsOf(rs, func(code string) (id int64, err error) {
-			if err = t.queryRow(`SELECT id FROM clients WHERE code_fold = ?`, code).Scan(&id); errors.Is(err, sql.ErrNoRows) {
-				err = nil
-			}
-			return id, err
-		})
-		if err != nil {
-			return err
-		}
-		// The values go in the types the driver binds as they are (int64, string, bool,
-		// nil), which database/sql passes on without converting them.
-		args := make([]any, 0, len(rs)*requestLogColumns)
-		for i, r := range rs {
-			client := clients[i]
-			if client == 0 {
-				continue
-			}
-			args = append(args, client, r.Created.UnixMilli(), r.RequestID, r.Method, r.Path, r.Query, int64(r.Status),
-				r.Duration.Microseconds(), r.Username, customer.Fold(r.Username), nullID(r.CustomerID),
-				nullText(r.IdempotencyKey), r.Replayed, nullText(r.Error))
-		}
-		for len(args) > 0 {
-			n := requestLogRows
-			for n*requestLogColumns > len(args) {
-				n /= 2
-			}
-			if _, err := t.exec(insertRequestLogRows[n], args[:n*requestLogColumns]...); err != nil {
+		rows := args
+		if byCode {
+			clients, err := customer.ClientsOf(rs, func(code string) (id int64, err error) {
+				if err = t.queryRow(`SELECT id FROM clients WHERE code_fold = ?`, code).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+					err = nil
+				}
+				return id, err
+			})
+			if err != nil {
 				return err
 			}
-			args = args[n*requestLogColumns:]
+			rows = make([]any, 0, len(args))
+			for i, client := range clients {
+				if client == 0 {
+					continue // no such client: nobody to show the record to
+				}
+				rows = append(rows, client)
+				rows = append(rows, args[i*requestLogColumns+1:(i+1)*requestLogColumns]...)
+			}
+		}
+		for len(rows) > 0 {
+			n := requestLogRows
+			for n*requestLogColumns > len(rows) {
+				n /= 2
+			}
+			if _, err := t.exec(insertRequestLogRows[n], rows[:n*requestLogColumns]...); err != nil {
+				return err
+			}
+			rows = rows[n*requestLogColumns:]
 		}
 		return nil
 	})
