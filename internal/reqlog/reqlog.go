@@ -172,6 +172,10 @@ func (l *Writer) run() {
 			writeAll()
 		case <-l.full:
 			writeAll()
+			// The buffer was emptied now: the next write is due an interval from now,
+			// not at the next tick, which would write a handful of records and cost a
+			// commit of its own.
+			tick.Reset(l.interval)
 		case <-l.stop:
 			l.mu.Lock()
 			l.closed = true
