@@ -66,7 +66,7 @@ func TestConsoleBesideTheAPI(t *testing.T) {
 		!strings.HasPrefix(string(body), `{"ok":false`) {
 		t.Fatalf("GET /nope: %d %s", status, body)
 	}
-	// Records are written every 500 ms: look until they are there.
+	// Records are written every 250 ms: look until they are there.
 	var saw []int
 	var body []byte
 	for deadline := time.Now().Add(10 * time.Second); len(saw) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {

@@ -55,7 +55,7 @@ type Config struct {
 	// request log is on), New starts a writer of its own, which Close closes.
 	RequestLogWriter *reqlog.Writer
 	// RequestLogInterval is the longest a record waits in memory before it is written;
-	// 500 ms when zero.
+	// 250 ms when zero.
 	RequestLogInterval time.Duration
 	// RequestLogBuffer is the most records that wait in memory; a request that finds the
 	// buffer full is not recorded (and counted in the metrics). 10,000 when zero.

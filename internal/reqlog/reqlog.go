@@ -24,17 +24,13 @@ type Entry interface {
 
 // Defaults of the request log's writer.
 const (
-	// DefaultInterval is the longest a record waits in memory. Every write of the request
-	// log is a commit, and on SQLite every commit makes each reading connection drop its
-	// page cache: half a second keeps that to two commits a second, within the second a
-	// crash may lose.
-	DefaultInterval = 500 * time.Millisecond
+	// DefaultInterval is the longest a record waits in memory.
+	DefaultInterval = 250 * time.Millisecond
 	// DefaultBuffer is the most records that wait in memory.
 	DefaultBuffer = 10_000
 	// requestLogBatch is the most records written at once: a batch is written when it is
-	// this full, or when the interval has passed. It bounds how long one write of the
-	// request log holds up the customer writes that share its commit (some 30 ms).
-	requestLogBatch = 2500
+	// this full, or when the interval has passed.
+	requestLogBatch = 1000
 )
 
 // Writer writes the request log off the request path. A request appends its Entry to a
