@@ -33,21 +33,31 @@ const (
 	requestLogBatch = 1000
 )
 
-// Writer writes the request log off the request path. A request hands its Entry to a
-// buffered channel without waiting (a full buffer drops the record and counts it); one
-// goroutine turns the entries into records and writes them in batches, every interval or
-// every requestLogBatch records, whichever comes first. What a crash can lose is what
-// waits in the buffer: at most about one interval of requests (docs/decisions.md).
+// Writer writes the request log off the request path. A request appends its Entry to a
+// buffer under a mutex held for the append alone, without waiting for anything else (a
+// full buffer drops the record and counts it); one goroutine takes the buffer's entries,
+// turns them into records and writes them in batches, every interval or as soon as
+// requestLogBatch records wait, whichever comes first. The goroutine is woken only then,
+// never once per request. What a crash can lose is what waits in the buffer: at most
+// about one interval of requests (docs/decisions.md).
 type Writer struct {
 	store    customer.RequestLog
 	warnings *repeats.Warnings // a store outage fails every batch alike
 	metrics  *metrics.Metrics
 	interval time.Duration
-	queue    chan Entry
-	stop     chan struct{}
-	done     chan struct{}
-	once     sync.Once
-	err      error // of the writes at close
+	capacity int
+	wakeAt   int // how many waiting entries wake the goroutine before the interval ends
+
+	mu      sync.Mutex
+	pending []Entry // waiting to be written, oldest first; at most capacity
+	spare   []Entry // the slice the goroutine last emptied, reused for pending
+	closed  bool    // Close was called: Add records nothing more
+
+	full chan struct{} // told when requestLogBatch entries wait
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+	err  error // of the writes at close
 }
 
 // New starts the writer of the request log into store, writing every interval
@@ -68,11 +78,13 @@ func New(store customer.RequestLog, log *slog.Logger, m *metrics.Metrics, interv
 		warnings: repeats.New(log, 0),
 		metrics:  m,
 		interval: interval,
-		queue:    make(chan Entry, buffer),
+		capacity: buffer,
+		wakeAt:   min(buffer, requestLogBatch),
+		full:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	m.WatchRequestLogBuffer(func() int { return len(l.queue) }, buffer)
+	m.WatchRequestLogBuffer(l.waiting, buffer)
 	go l.run()
 	return l
 }
@@ -80,11 +92,42 @@ func New(store customer.RequestLog, log *slog.Logger, m *metrics.Metrics, interv
 // Add hands an answered request to the writer, or drops it when the buffer is full: a
 // request never waits for the request log.
 func (l *Writer) Add(e Entry) {
-	select {
-	case l.queue <- e:
-	default:
-		l.metrics.RequestLogDropped(metrics.DroppedBufferFull, 1)
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
 	}
+	if len(l.pending) >= l.capacity {
+		l.mu.Unlock()
+		l.metrics.RequestLogDropped(metrics.DroppedBufferFull, 1)
+		return
+	}
+	l.pending = append(l.pending, e)
+	n := len(l.pending)
+	l.mu.Unlock()
+	if n == l.wakeAt {
+		select {
+		case l.full <- struct{}{}:
+		default: // already told
+		}
+	}
+}
+
+// waiting reports how many records wait in the buffer.
+func (l *Writer) waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending)
+}
+
+// take empties the buffer and returns what it held.
+func (l *Writer) take() []Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.pending
+	l.pending = l.spare[:0]
+	l.spare = nil
+	return out
 }
 
 // Close writes what the buffer holds and stops the writer. Requests answered after Close
@@ -100,36 +143,40 @@ func (l *Writer) run() {
 	tick := time.NewTicker(l.interval)
 	defer tick.Stop()
 	batch := make([]*customer.LoggedRequest, 0, requestLogBatch)
-	write := func() error {
-		if len(batch) == 0 {
-			return nil
+	// writeAll writes what the buffer holds, requestLogBatch records at a time.
+	writeAll := func() (err error) {
+		entries := l.take()
+		for i, e := range entries {
+			batch = append(batch, e.Record())
+			entries[i] = nil
+			if len(batch) == requestLogBatch || i == len(entries)-1 {
+				err = errors.Join(err, l.write(batch))
+				clear(batch)
+				batch = batch[:0]
+			}
 		}
-		err := l.write(batch)
-		clear(batch)
-		batch = batch[:0]
+		l.mu.Lock()
+		if l.spare == nil && cap(entries) <= 2*l.capacity {
+			l.spare = entries[:0]
+		}
+		l.mu.Unlock()
 		return err
 	}
 	for {
 		select {
-		case e := <-l.queue:
-			if batch = append(batch, e.Record()); len(batch) == requestLogBatch {
-				write()
-			}
 		case <-tick.C:
-			write()
+			writeAll()
+		case <-l.full:
+			writeAll()
+			// The buffer was emptied now: the next write is due an interval from now,
+			// not at the next tick, which would write a handful of records and cost a
+			// commit of its own.
+			tick.Reset(l.interval)
 		case <-l.stop:
-		drain:
-			for {
-				select {
-				case e := <-l.queue:
-					if batch = append(batch, e.Record()); len(batch) == requestLogBatch {
-						l.err = errors.Join(l.err, write())
-					}
-				default:
-					break drain
-				}
-			}
-			l.err = errors.Join(l.err, write())
+			l.mu.Lock()
+			l.closed = true
+			l.mu.Unlock()
+			l.err = writeAll()
 			return
 		}
 	}

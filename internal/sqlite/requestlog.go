@@ -13,14 +13,28 @@ import (
 
 var _ customer.RequestLog = (*Store)(nil)
 
-// requestLogRows is how many records one INSERT statement stores: fewer statements for a
-// batch, each with a parameter list well below SQLite's limit.
-const requestLogRows = 32
+// requestLogRows is how many records the largest INSERT statement stores: fewer
+// statements for a batch, each with a parameter list well below SQLite's limit. The rest
+// of a batch goes in statements of 64, 32, ... 1 rows, each prepared once.
+const requestLogRows = 128
+
+// requestLogColumns is how many values a record's row takes.
+const requestLogColumns = 14
 
 const insertRequestLog = `INSERT INTO request_logs (client_id, created_date, request_id, method, path, query, status,
 	duration_us, username, username_fold, customer_id, idempotency_key, replayed, error) VALUES `
 
 const requestLogValues = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// insertRequestLogRows holds the INSERT statement of n rows at index n, for each power of
+// two up to requestLogRows.
+var insertRequestLogRows = func() map[int]string {
+	m := map[int]string{}
+	for n := 1; n <= requestLogRows; n *= 2 {
+		m[n] = insertRequestLog + strings.Repeat(requestLogValues+", ", n-1) + requestLogValues
+	}
+	return m
+}()
 
 // RecordRequests stores records as one write of the writer's next group commit, beside
 // the customer writes queued with it. They are operational records: they do not go
@@ -29,54 +43,67 @@ func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest
 	if len(rs) == 0 {
 		return nil
 	}
+	// The rows' values are made here, so that the writer, which every customer write
+	// waits for, only runs the statements. They are of the types the driver binds as they
+	// are (int64, string, bool, nil), which database/sql passes on without converting.
+	args := make([]any, 0, len(rs)*requestLogColumns)
+	byCode := false // whether a record's client is named by its code only
+	for _, r := range rs {
+		byCode = byCode || r.ClientID == 0
+		args = append(args, r.ClientID, r.Created.UnixMilli(), r.RequestID, r.Method, r.Path, r.Query, int64(r.Status),
+			r.Duration.Microseconds(), r.Username, customer.Fold(r.Username), nullID(r.CustomerID),
+			nullText(r.IdempotencyKey), r.Replayed, nullText(r.Error))
+	}
 	return s.writer.do(ctx, 0, func(t *tx) error {
-		args := make([]any, 0, requestLogRows*14)
-		rows := 0
-		flush := func() error {
-			if rows == 0 {
-				return nil
-			}
-			_, err := t.exec(insertRequestLog+strings.Repeat(requestLogValues+", ", rows-1)+requestLogValues, args...)
-			args, rows = args[:0], 0
-			return err
-		}
-		clients, err := customer.ClientsOf(rs, func(code string) (id int64, err error) {
-			if err = t.queryRow(`SELECT id FROM clients WHERE code_fold = ?`, code).Scan(&id); errors.Is(err, sql.ErrNoRows) {
-				err = nil
-			}
-			return id, err
-		})
-		if err != nil {
-			return err
-		}
-		for i, r := range rs {
-			client := clients[i]
-			if client == 0 {
-				continue
-			}
-			args = append(args, client, r.Created.UnixMilli(), r.RequestID, r.Method, r.Path, r.Query, r.Status,
-				r.Duration.Microseconds(), r.Username, customer.Fold(r.Username), nullID(r.CustomerID),
-				nullText(r.IdempotencyKey), r.Replayed, nullText(r.Error))
-			// Statements of any other row count are prepared once each, so only full
-			// ones are shared: the rest of a batch goes one row at a time.
-			if rows++; rows == requestLogRows {
-				if err := flush(); err != nil {
-					return err
+		rows := args
+		if byCode {
+			clients, err := customer.ClientsOf(rs, func(code string) (id int64, err error) {
+				if err = t.queryRow(`SELECT id FROM clients WHERE code_fold = ?`, code).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+					err = nil
 				}
-			}
-		}
-		for i := 0; i < rows; i++ {
-			if _, err := t.exec(insertRequestLog+requestLogValues, args[i*14:(i+1)*14]...); err != nil {
+				return id, err
+			})
+			if err != nil {
 				return err
 			}
+			rows = make([]any, 0, len(args))
+			for i, client := range clients {
+				if client == 0 {
+					continue // no such client: nobody to show the record to
+				}
+				rows = append(rows, client)
+				rows = append(rows, args[i*requestLogColumns+1:(i+1)*requestLogColumns]...)
+			}
+		}
+		for len(rows) > 0 {
+			n := requestLogRows
+			for n*requestLogColumns > len(rows) {
+				n /= 2
+			}
+			if _, err := t.exec(insertRequestLogRows[n], rows[:n*requestLogColumns]...); err != nil {
+				return err
+			}
+			rows = rows[n*requestLogColumns:]
 		}
 		return nil
 	})
 }
 
-func nullID(id int32) sql.NullInt32 { return sql.NullInt32{Int32: id, Valid: id != 0} }
+// nullID is a customer id for the driver: NULL for 0.
+func nullID(id int32) any {
+	if id == 0 {
+		return nil
+	}
+	return int64(id)
+}
 
-func nullText(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+// nullText is a text for the driver: NULL for "".
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
 
 // RequestLog returns one page of the client's request log matching q, newest first.
 // Errors: Unavailable.
