@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +65,8 @@ type site struct {
 	store  customer.Store
 	reqlog *reqlog.Writer
 	users  map[string]*customer.User
+	// answering is how many requests the site is answering now.
+	answering atomic.Int32
 
 	mu  sync.Mutex
 	now time.Time
@@ -107,7 +110,13 @@ func newSite(t *testing.T, store customer.Store, options ...func(*console.Config
 		o(&cfg)
 	}
 	mux.Handle(console.Prefix, console.New(cfg))
-	srv := httptest.NewServer(mux)
+	// answering counts the requests being answered: the console hands a request to the
+	// request log when its handler returns, which can be after its client has the answer.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.answering.Add(1)
+		defer s.answering.Add(-1)
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		srv.Close()
 		s.reqlog.Close()
@@ -256,7 +265,12 @@ func (s *site) customer(login string, id int32) *customer.Customer {
 // has stored them.
 func (s *site) requestLog(login string) []*customer.LoggedRequest {
 	s.t.Helper()
-	time.Sleep(60 * time.Millisecond) // two intervals of the writer
+	// Every request made so far is handed to the request log once no handler runs; then
+	// the writer stores what it holds.
+	for s.answering.Load() > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	s.reqlog.Flush()
 	u := s.users[login]
 	p, err := s.store.RequestLog(context.Background(), u.ClientID, &customer.RequestLogQuery{Page: 1, PageSize: 100})
 	if err != nil {

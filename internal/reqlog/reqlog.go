@@ -53,11 +53,12 @@ type Writer struct {
 	spare   []Entry // the slice the goroutine last emptied, reused for pending
 	closed  bool    // Close was called: Add records nothing more
 
-	full chan struct{} // told when requestLogBatch entries wait
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
-	err  error // of the writes at close
+	full  chan struct{} // told when requestLogBatch entries wait
+	flush chan chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	err   error // of the writes at close
 }
 
 // New starts the writer of the request log into store, writing every interval
@@ -81,6 +82,7 @@ func New(store customer.RequestLog, log *slog.Logger, m *metrics.Metrics, interv
 		capacity: buffer,
 		wakeAt:   min(buffer, requestLogBatch),
 		full:     make(chan struct{}, 1),
+		flush:    make(chan chan struct{}),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -130,6 +132,17 @@ func (l *Writer) take() []Entry {
 	return out
 }
 
+// Flush writes what the buffer holds now and returns once it is stored (or its write
+// failed): for a caller that must read back the requests it made, such as a test.
+func (l *Writer) Flush() {
+	done := make(chan struct{})
+	select {
+	case l.flush <- done:
+		<-done
+	case <-l.done:
+	}
+}
+
 // Close writes what the buffer holds and stops the writer. Requests answered after Close
 // are not recorded. Errors: the store's, of writing the last records.
 func (l *Writer) Close() error {
@@ -166,6 +179,9 @@ func (l *Writer) run() {
 		select {
 		case <-tick.C:
 			writeAll()
+		case done := <-l.flush:
+			writeAll()
+			close(done)
 		case <-l.full:
 			writeAll()
 			// The buffer was emptied now: the next write is due an interval from now,
