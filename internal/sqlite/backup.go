@@ -147,8 +147,8 @@ const shmDMS = 128
 // Restore puts the backup at backup in place of the database at path: it checks the
 // backup, refuses if a process has the database open, copies the backup beside it and
 // renames the copy over it, then opens it once, which brings its schema up to date. A
-// database that was there is kept, renamed to the name it returns. Errors: Check's, a
-// database in use.
+// database that was there is kept, renamed to the name it returns, and its request log
+// beside it (that name with RequestLogSuffix added). Errors: Check's, a database in use.
 func Restore(ctx context.Context, backup, path string) (replaced string, err error) {
 	if _, err := Check(ctx, backup); err != nil {
 		return "", fmt.Errorf("the backup %s: %w", backup, err)
@@ -181,6 +181,20 @@ func Restore(ctx context.Context, backup, path string) (replaced string, err err
 	}
 	for _, side := range []string{"-wal", "-shm"} {
 		if err := os.Remove(path + side); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return replaced, err
+		}
+	}
+	// The request log belongs to the store it was recorded against (its client ids are
+	// that store's), so it goes aside with it, and the restored store starts a new one.
+	for _, side := range []string{"", "-wal", "-shm"} {
+		from := path + RequestLogSuffix + side
+		var err error
+		if replaced != "" {
+			err = os.Rename(from, replaced+RequestLogSuffix+side)
+		} else {
+			err = os.Remove(from)
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return replaced, err
 		}
 	}

@@ -12,8 +12,9 @@ import (
 )
 
 // TestFilesArePrivate: the database and its -wal and -shm files hold customers' personal
-// data and the users' password hashes, so only their owner may read them, whatever the
-// umask of the process that creates them.
+// data and the users' password hashes, and the request log's file names users and
+// customers, so only their owner may read them, whatever the umask of the process that
+// creates them.
 func TestFilesArePrivate(t *testing.T) {
 	old := syscall.Umask(0o022) // the usual umask, which leaves new files world-readable
 	defer syscall.Umask(old)
@@ -32,7 +33,8 @@ func TestFilesArePrivate(t *testing.T) {
 	if _, err := s.CreateUser(ctx, &customer.NewUser{ClientCode: "acme", Username: "admin", Role: customer.RoleAdmin, PasswordHash: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+	reqs := path + sqlite.RequestLogSuffix
+	for _, name := range []string{path, path + "-wal", path + "-shm", reqs, reqs + "-wal", reqs + "-shm"} {
 		fi, err := os.Stat(name)
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/sqlite"
@@ -81,7 +82,12 @@ func TestOpenExistingMigrates(t *testing.T) {
 	}
 	s.Close()
 	// Take the schema back to before the users' disabled column, as an older custd left it
-	// (a later migration will have to be undone here too).
+	// (a later migration will have to be undone here too), with a request log record in
+	// the store's own file, where custd kept it then.
+	old, err := os.ReadFile("migrations/0004_request_log.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +96,19 @@ func TestOpenExistingMigrates(t *testing.T) {
 		DROP TABLE console_sessions; DELETE FROM schema_migrations WHERE version >= 5`); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.Exec(string(old)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO request_logs (client_id, created_date, request_id, method, path, query, status,
+		duration_us, username, username_fold, replayed) VALUES ((SELECT id FROM clients), 1764500000000, 'req-1', 'GET',
+		'/v1/Customers', '', 200, 1500, 'alice@acme', 'alice@acme', 0)`); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
+	// The request log's own file as an older custd never made it.
+	for _, side := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + sqlite.RequestLogSuffix + side)
+	}
 
 	s, err = sqlite.OpenExisting(ctx, path)
 	if err != nil {
@@ -102,5 +120,14 @@ func TestOpenExistingMigrates(t *testing.T) {
 	}
 	if u, err := s.UserByLogin(ctx, "acme", "alice"); err != nil || u.Disabled {
 		t.Fatalf("a user from before the upgrade: %v %+v", err, u)
+	}
+	// The record moved to the request log's file and reads as it was.
+	u, _ := s.UserByLogin(ctx, "acme", "alice")
+	page, err := s.RequestLog(ctx, u.ClientID, &customer.RequestLogQuery{Page: 1, PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Requests) != 1 || page.Requests[0].RequestID != "req-1" || page.Requests[0].Duration != 1500*time.Microsecond {
+		t.Fatalf("the request log after the upgrade: %+v", page.Requests)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -36,57 +37,110 @@ var insertRequestLogRows = func() map[int]string {
 	return m
 }()
 
-// RecordRequests stores records as one write of the writer's next group commit, beside
-// the customer writes queued with it. They are operational records: they do not go
-// through customer.Apply. Errors: Unavailable.
+// RequestLogSuffix is added to the store's path to name the request log's file. The
+// request log is a database of its own, so that its writes share nothing with the
+// customers' (their writer, transactions, fsyncs and WAL) and its commits do not make
+// the connections that read customers drop the pages they had cached. Its commits are
+// not synced one by one (synchronous=NORMAL; a checkpoint syncs): the records are
+// written after their requests were answered, so a power cut could always lose the last
+// few, and the request log promises no more than that. A crash of the process loses
+// none that were committed.
+const RequestLogSuffix = "-requests"
+
+// requestsDB is the request log's database file.
+type requestsDB struct {
+	write *sql.DB // one connection
+	read  *sql.DB
+}
+
+// requestsPragmas are those of the request log's connections beside dsn's.
+const requestsPragmas = "&_pragma=synchronous(NORMAL)&_pragma=cache_size(-2000)"
+
+// openRequests opens (creating if needed, readable by its owner only) the request log's
+// database at path and brings its schema up to date.
+func openRequests(ctx context.Context, path string) (*requestsDB, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, requestsPragmas))
+	if err != nil {
+		return nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxIdleTime(0)
+	wdb.SetConnMaxLifetime(0)
+	var mode string
+	if err := wdb.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		wdb.Close()
+		return nil, explain(path, err)
+	}
+	if _, err := applyMigrations(ctx, wdb, "requestlog"); err != nil {
+		wdb.Close()
+		return nil, explain(path, err)
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, requestsPragmas+"&_pragma=query_only(ON)"))
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	rdb.SetMaxOpenConns(2)
+	rdb.SetMaxIdleConns(2)
+	return &requestsDB{write: wdb, read: rdb}, nil
+}
+
+func (r *requestsDB) close() error { return errors.Join(r.write.Close(), r.read.Close()) }
+
+// RecordRequests stores records in one transaction of the request log's file. They are
+// operational records: they do not go through customer.Apply. A record whose client is
+// named by its code only is stored under that client's id, and dropped when no client
+// has that code (there is nobody to show it to). Errors: Unavailable.
 func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	// The rows' values are made here, so that the writer, which every customer write
-	// waits for, only runs the statements. They are of the types the driver binds as they
-	// are (int64, string, bool, nil), which database/sql passes on without converting.
-	args := make([]any, 0, len(rs)*requestLogColumns)
-	byCode := false // whether a record's client is named by its code only
-	for _, r := range rs {
-		byCode = byCode || r.ClientID == 0
-		args = append(args, r.ClientID, r.Created.UnixMilli(), r.RequestID, r.Method, r.Path, r.Query, int64(r.Status),
+	clients, err := customer.ClientsOf(rs, func(code string) (id int64, err error) {
+		if err = s.read.QueryRowContext(ctx, `SELECT id FROM clients WHERE code_fold = ?`, code).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+		return id, err
+	})
+	if err != nil {
+		return s.readErr(err)
+	}
+	// Values of the types the driver binds as they are (int64, string, bool, nil), which
+	// database/sql passes on without converting.
+	rows := make([]any, 0, len(rs)*requestLogColumns)
+	for i, r := range rs {
+		if clients[i] == 0 {
+			continue
+		}
+		rows = append(rows, clients[i], r.Created.UnixMilli(), r.RequestID, r.Method, r.Path, r.Query, int64(r.Status),
 			r.Duration.Microseconds(), r.Username, customer.Fold(r.Username), nullID(r.CustomerID),
 			nullText(r.IdempotencyKey), r.Replayed, nullText(r.Error))
 	}
-	return s.writer.do(ctx, 0, func(t *tx) error {
-		rows := args
-		if byCode {
-			clients, err := customer.ClientsOf(rs, func(code string) (id int64, err error) {
-				if err = t.queryRow(`SELECT id FROM clients WHERE code_fold = ?`, code).Scan(&id); errors.Is(err, sql.ErrNoRows) {
-					err = nil
-				}
-				return id, err
-			})
-			if err != nil {
-				return err
-			}
-			rows = make([]any, 0, len(args))
-			for i, client := range clients {
-				if client == 0 {
-					continue // no such client: nobody to show the record to
-				}
-				rows = append(rows, client)
-				rows = append(rows, args[i*requestLogColumns+1:(i+1)*requestLogColumns]...)
-			}
-		}
-		for len(rows) > 0 {
-			n := requestLogRows
-			for n*requestLogColumns > len(rows) {
-				n /= 2
-			}
-			if _, err := t.exec(insertRequestLogRows[n], rows[:n*requestLogColumns]...); err != nil {
-				return err
-			}
-			rows = rows[n*requestLogColumns:]
-		}
+	if len(rows) == 0 {
 		return nil
-	})
+	}
+	tx, err := s.requests.write.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	for len(rows) > 0 {
+		n := requestLogRows
+		for n*requestLogColumns > len(rows) {
+			n /= 2
+		}
+		if _, err := tx.ExecContext(ctx, insertRequestLogRows[n], rows[:n*requestLogColumns]...); err != nil {
+			return unavailable(err)
+		}
+		rows = rows[n*requestLogColumns:]
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable(err)
+	}
+	return nil
 }
 
 // nullID is a customer id for the driver: NULL for 0.
@@ -109,7 +163,7 @@ func nullText(s string) any {
 // Errors: Unavailable.
 func (s *Store) RequestLog(ctx context.Context, client int64, q *customer.RequestLogQuery) (*customer.RequestLogPage, error) {
 	query, args := sqlquery.RequestLog(dialect{}, client, q)
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.requests.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.readErr(err)
 	}
@@ -138,7 +192,7 @@ func (s *Store) RequestLog(ctx context.Context, client int64, q *customer.Reques
 }
 
 // PurgeRequestLog deletes the records created before the given time, client by client
-// and a few thousand at a time, each step a write of the writer's group commit.
+// and a few thousand at a time, each step a transaction of the request log's file.
 // Errors: Unavailable.
 func (s *Store) PurgeRequestLog(ctx context.Context, before time.Time) (int64, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id FROM clients ORDER BY id`)
@@ -159,18 +213,11 @@ func (s *Store) PurgeRequestLog(ctx context.Context, before time.Time) (int64, e
 		return 0, s.readErr(err)
 	}
 	return customer.PurgeInBatches(clients, func(client int64) (int64, error) {
-		var n int64
-		err := s.writer.do(ctx, 0, func(t *tx) error {
-			res, err := t.exec(`DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs
-				WHERE client_id = ? AND created_date < ? LIMIT ?)`, client, before.UnixMilli(), customer.PurgeRows)
-			if err == nil {
-				n, err = res.RowsAffected()
-			}
-			return err
-		})
-		if err != nil { // n is not read: the writer may still be setting it
-			return 0, err
+		res, err := s.requests.write.ExecContext(ctx, `DELETE FROM request_logs WHERE id IN (SELECT id FROM request_logs
+			WHERE client_id = ? AND created_date < ? LIMIT ?)`, client, before.UnixMilli(), customer.PurgeRows)
+		if err != nil {
+			return 0, unavailable(err)
 		}
-		return n, nil
+		return res.RowsAffected()
 	})
 }

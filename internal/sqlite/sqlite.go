@@ -33,16 +33,17 @@ import (
 
 var _ customer.Store = (*Store)(nil)
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql requestlog/*.sql
 var migrations embed.FS
 
 // Store is a customer.Store on one SQLite file.
 type Store struct {
-	read   *sql.DB
-	get    *sql.Stmt // one customer by id, prepared on each reading connection
-	writer *writer
-	closed atomic.Bool
-	schema migrate.Report
+	read     *sql.DB
+	get      *sql.Stmt // one customer by id, prepared on each reading connection
+	writer   *writer
+	requests *requestsDB // the request log, in a file of its own
+	closed   atomic.Bool
+	schema   migrate.Report
 
 	feedMu     sync.Mutex
 	feedClaims map[string]bool // the feed consumers claimed (ClaimFeed)
@@ -94,14 +95,21 @@ func open(ctx context.Context, path string, create bool) (*Store, error) {
 		wdb.Close()
 		return nil, explain(path, err)
 	}
-	report, err := applyMigrations(ctx, wdb)
+	reqs, err := openRequests(ctx, path+RequestLogSuffix)
 	if err != nil {
 		wdb.Close()
+		return nil, err
+	}
+	report, err := migrateWith(ctx, wdb, path+RequestLogSuffix)
+	if err != nil {
+		wdb.Close()
+		reqs.close()
 		return nil, explain(path, err)
 	}
 	rdb, err := sql.Open("sqlite", dsn(path, readerPragmas+mode))
 	if err != nil {
 		wdb.Close()
+		reqs.close()
 		return nil, err
 	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
@@ -111,12 +119,14 @@ func open(ctx context.Context, path string, create bool) (*Store, error) {
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
+		reqs.close()
 		return nil, explain(path, err)
 	}
 	cdb, err := sql.Open("sqlite", dsn(path, checkpointerPragmas+mode))
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
+		reqs.close()
 		return nil, err
 	}
 	w, err := newWriter(ctx, wdb, newCheckpointer(cdb))
@@ -124,9 +134,10 @@ func open(ctx context.Context, path string, create bool) (*Store, error) {
 		wdb.Close()
 		rdb.Close()
 		cdb.Close()
+		reqs.close()
 		return nil, explain(path, err)
 	}
-	return &Store{read: rdb, get: get, writer: w, schema: report}, nil
+	return &Store{read: rdb, get: get, writer: w, requests: reqs, schema: report}, nil
 }
 
 // Schema reports what Open did to the schema: the migrations it applied and the version.
@@ -239,10 +250,25 @@ func initialize(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// applyMigrations brings the schema up to date and reports what it did.
-func applyMigrations(ctx context.Context, db *sql.DB) (migrate.Report, error) {
+// migrateWith brings the store's schema up to date with the request log's file at
+// requests attached as "requests" (a migration moved the request log there), and
+// reports what it did.
+func migrateWith(ctx context.Context, db *sql.DB, requests string) (migrate.Report, error) {
+	if _, err := db.ExecContext(ctx, "ATTACH DATABASE ? AS requests", requests); err != nil {
+		return migrate.Report{}, err
+	}
+	report, err := applyMigrations(ctx, db, "migrations")
+	if _, derr := db.ExecContext(ctx, "DETACH DATABASE requests"); err == nil {
+		err = derr
+	}
+	return report, err
+}
+
+// applyMigrations brings the schema of db up to date with the migrations in folder dir
+// and reports what it did.
+func applyMigrations(ctx context.Context, db *sql.DB, dir string) (migrate.Report, error) {
 	var report migrate.Report
-	ms, err := migrate.Load(migrations, "migrations")
+	ms, err := migrate.Load(migrations, dir)
 	if err != nil {
 		return report, err
 	}
@@ -303,7 +329,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	err := s.writer.close()
-	return errors.Join(err, s.get.Close(), s.read.Close())
+	return errors.Join(err, s.get.Close(), s.read.Close(), s.requests.close())
 }
 
 // ObserveCommits has f called after every group commit with the number of writes that
