@@ -49,12 +49,14 @@ const RequestLogSuffix = "-requests"
 
 // requestsDB is the request log's database file.
 type requestsDB struct {
-	write *sql.DB // one connection
-	read  *sql.DB
+	write  *sql.DB           // one connection
+	insert map[int]*sql.Stmt // insertRequestLogRows prepared on write, by rows
+	read   *sql.DB
 }
 
-// requestsPragmas are those of the request log's connections beside dsn's.
-const requestsPragmas = "&_pragma=synchronous(NORMAL)&_pragma=cache_size(-2000)"
+// requestsPragmas are those of the request log's connections beside dsn's. The statement
+// journal of a multi-row INSERT stays in memory.
+const requestsPragmas = "&_pragma=synchronous(NORMAL)&_pragma=cache_size(-2000)&_pragma=temp_store(MEMORY)" + mmapPragma
 
 // openRequests opens (creating if needed, readable by its owner only) the request log's
 // database at path and brings its schema up to date.
@@ -79,17 +81,33 @@ func openRequests(ctx context.Context, path string) (*requestsDB, error) {
 		wdb.Close()
 		return nil, explain(path, err)
 	}
-	rdb, err := sql.Open("sqlite", dsn(path, requestsPragmas+"&_pragma=query_only(ON)"))
-	if err != nil {
-		wdb.Close()
+	r := &requestsDB{write: wdb, insert: map[int]*sql.Stmt{}}
+	for n, query := range insertRequestLogRows {
+		if r.insert[n], err = wdb.PrepareContext(ctx, query); err != nil {
+			r.close()
+			return nil, explain(path, err)
+		}
+	}
+	if r.read, err = sql.Open("sqlite", dsn(path, requestsPragmas+"&_pragma=query_only(ON)")); err != nil {
+		r.close()
 		return nil, err
 	}
-	rdb.SetMaxOpenConns(2)
-	rdb.SetMaxIdleConns(2)
-	return &requestsDB{write: wdb, read: rdb}, nil
+	r.read.SetMaxOpenConns(2)
+	r.read.SetMaxIdleConns(2)
+	return r, nil
 }
 
-func (r *requestsDB) close() error { return errors.Join(r.write.Close(), r.read.Close()) }
+func (r *requestsDB) close() error {
+	var errs []error
+	for _, st := range r.insert {
+		errs = append(errs, st.Close())
+	}
+	errs = append(errs, r.write.Close())
+	if r.read != nil {
+		errs = append(errs, r.read.Close())
+	}
+	return errors.Join(errs...)
+}
 
 // RecordRequests stores records in one transaction of the request log's file. They are
 // operational records: they do not go through customer.Apply. A record whose client is
@@ -132,7 +150,7 @@ func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest
 		for n*requestLogColumns > len(rows) {
 			n /= 2
 		}
-		if _, err := tx.ExecContext(ctx, insertRequestLogRows[n], rows[:n*requestLogColumns]...); err != nil {
+		if _, err := tx.StmtContext(ctx, s.requests.insert[n]).ExecContext(ctx, rows[:n*requestLogColumns]...); err != nil {
 			return unavailable(err)
 		}
 		rows = rows[n*requestLogColumns:]
