@@ -1,7 +1,9 @@
 package customer
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -17,6 +19,45 @@ func FromDocument(id int32, client, version int64, doc []byte) (*Customer, error
 	}
 	c.ID, c.ClientID, c.Version = id, client, version
 	return c, nil
+}
+
+// fieldsMember starts the custom fields in a Document. Only the member can hold it: in a
+// text, a quotation mark is escaped.
+var fieldsMember = []byte(`"fields":[`)
+
+// DocumentFieldIDs appends to ids the field_id of each custom field of a stored Document,
+// without decoding the rest of it.
+func DocumentFieldIDs(ids []int32, doc []byte) ([]int32, error) {
+	start := bytes.Index(doc, fieldsMember)
+	if start < 0 {
+		return ids, nil
+	}
+	start += len(fieldsMember) - 1
+	// The array ends at the first ] outside a text: a custom field holds no array.
+	end, text := -1, false
+	for i := start + 1; i < len(doc) && end < 0; i++ {
+		switch c := doc[i]; {
+		case text && c == '\\':
+			i++
+		case c == '"':
+			text = !text
+		case !text && c == ']':
+			end = i
+		}
+	}
+	if end < 0 {
+		return ids, errors.New("custom fields not closed")
+	}
+	var fields []struct {
+		FieldID int32 `json:"field_id"`
+	}
+	if err := json.Unmarshal(doc[start:end+1], &fields); err != nil {
+		return ids, err
+	}
+	for _, f := range fields {
+		ids = append(ids, f.FieldID)
+	}
+	return ids, nil
 }
 
 // PageOf makes the page of q from the customers a store read for it: up to one more than

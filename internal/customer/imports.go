@@ -113,17 +113,41 @@ func ApplyBatch(ctx context.Context, tx Tx, ws []*Write, now time.Time) ([]*Cust
 	return out, nil
 }
 
-// Walk calls each with every customer of a snapshot, in customer_id order, and returns
-// the first error each returns (then it stops) or the store's.
-type Walk func(each func(*Customer) error) error
+// Stored is a customer as a store keeps it: its Document, and beside it its id, client
+// and version.
+type Stored struct {
+	ID       int32
+	ClientID int64
+	Version  int64
+	Document []byte
+}
+
+// Customer decodes it.
+func (s *Stored) Customer() (*Customer, error) {
+	return FromDocument(s.ID, s.ClientID, s.Version, s.Document)
+}
 
 // Snapshot is a consistent view of one client's customers, as Customers.Snapshot gives it.
 type Snapshot struct {
 	// Count is how many customers the snapshot holds.
 	Count int
-	// Walk goes through them. Every walk of one snapshot sees the same customers, however
-	// many writes commit meanwhile.
-	Walk Walk
+	// Stored calls each with every customer of the snapshot as stored, not decoded, in
+	// customer_id order, and returns the first error each returns (then it stops) or the
+	// store's. Each Stored and its Document are each's to keep. Every walk of one
+	// snapshot sees the same customers, however many writes commit meanwhile.
+	Stored func(each func(*Stored) error) error
+}
+
+// Walk calls each with every customer of the snapshot, decoded, in customer_id order, and
+// returns the first error each returns (then it stops) or the store's.
+func (s *Snapshot) Walk(each func(*Customer) error) error {
+	return s.Stored(func(st *Stored) error {
+		c, err := st.Customer()
+		if err != nil {
+			return err
+		}
+		return each(c)
+	})
 }
 
 // identical reports whether next, about to replace cur, stores exactly what cur does.

@@ -46,18 +46,18 @@ func (s *Store) Snapshot(ctx context.Context, client int64, read func(*customer.
 		if err := t.QueryRow(ctx, `SELECT count(*) FROM customers WHERE client_id = $1`, client).Scan(&snap.Count); err != nil {
 			return err
 		}
-		snap.Walk = func(each func(*customer.Customer) error) error {
+		snap.Stored = func(each func(*customer.Stored) error) error {
 			rows, err := t.Query(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = $1 ORDER BY c.customer_id`, client)
 			if err != nil {
 				return storeError(err)
 			}
 			defer rows.Close()
 			for rows.Next() {
-				c, err := sqlquery.ScanCustomer(rows)
+				st, err := sqlquery.ScanStored(rows)
 				if err != nil {
 					return storeError(err)
 				}
-				if err := each(c); err != nil {
+				if err := each(st); err != nil {
 					return err
 				}
 			}

@@ -53,18 +53,18 @@ func (s *Store) Snapshot(ctx context.Context, client int64, read func(*customer.
 	if err := t.QueryRowContext(ctx, `SELECT count(*) FROM customers WHERE client_id = ?`, client).Scan(&snap.Count); err != nil {
 		return s.readErr(err)
 	}
-	snap.Walk = func(each func(*customer.Customer) error) error {
+	snap.Stored = func(each func(*customer.Stored) error) error {
 		rows, err := t.QueryContext(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = ? ORDER BY c.customer_id`, client)
 		if err != nil {
 			return s.readErr(err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			c, err := sqlquery.ScanCustomer(rows)
+			st, err := sqlquery.ScanStored(rows)
 			if err != nil {
 				return s.readErr(err)
 			}
-			if err := each(c); err != nil {
+			if err := each(st); err != nil {
 				return err
 			}
 		}

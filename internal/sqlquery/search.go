@@ -153,6 +153,15 @@ func ScanCustomer(r Scanner) (*customer.Customer, error) {
 	return customer.FromDocument(id, client, vers, doc)
 }
 
+// ScanStored reads a row of SelectCustomer without decoding its document.
+func ScanStored(r Scanner) (*customer.Stored, error) {
+	st := &customer.Stored{}
+	if err := r.Scan(&st.ID, &st.ClientID, &st.Version, &st.Document); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
 // NullIfEmpty is the column value of an optional text whose unique index must ignore
 // empty values: NULL for null and for "".
 func NullIfEmpty(s *string) any {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"slices"
@@ -19,7 +20,8 @@ import (
 // exactly as GET returns it (without ok and links), all from one snapshot of the store:
 // writes that commit while it runs are not in it, every write acknowledged before it
 // started is. A CSV export walks the snapshot twice, first to learn which custom fields
-// occur, so that every row has the same columns. It returns how many customers it wrote.
+// occur, so that every row has the same columns: that walk reads only the field ids of
+// the stored documents, not the whole of them. It returns how many customers it wrote.
 // Errors: the store's (Unavailable), out's.
 func Export(ctx context.Context, store customer.Customers, client int64, format Format, records *httpapi.Records,
 	out io.Writer, progress Progress) (int, error) {
@@ -49,6 +51,11 @@ func Export(ctx context.Context, store customer.Customers, client int64, format 
 				return func(b *bytes.Buffer, cs []*customer.Customer) error {
 					cw := csv.NewWriter(b)
 					for _, c := range cs {
+						for _, f := range c.Fields {
+							if _, ok := slices.BinarySearch(fieldIDs, f.FieldID); !ok {
+								return fmt.Errorf("customer %d: custom field %d is not in the header", c.ID, f.FieldID)
+							}
+						}
 						row = records.CSV(row, c, fieldIDs)
 						if err := cw.Write(row); err != nil {
 							return err
@@ -75,7 +82,7 @@ func Export(ctx context.Context, store customer.Customers, client int64, format 
 		}
 		progress.Start("exporting", int64(snap.Count), false)
 		defer progress.Done()
-		err := encodeAll(ctx, snap.Walk, newEncoder, func(b []byte, records int) error {
+		err := encodeAll(ctx, snap.Stored, newEncoder, func(b []byte, records int) error {
 			n += records
 			progress.Add(int64(records))
 			_, err := w.Write(b)
@@ -91,18 +98,18 @@ func Export(ctx context.Context, store customer.Customers, client int64, format 
 
 // encodeChunk is a chunk of customers on their way to the file.
 type encodeChunk struct {
-	customers []*customer.Customer
-	out       bytes.Buffer
-	err       error
-	done      chan struct{}
+	stored []*customer.Stored
+	out    bytes.Buffer
+	err    error
+	done   chan struct{}
 }
 
-// encodeAll walks the snapshot and encodes its customers on every core at once, a chunk
-// at a time, and hands the encoded chunks to write in the walk's order. The walk itself
-// (reading and decoding the stored customers) runs on the calling goroutine, the
-// encoding beside it.
-func encodeAll(ctx context.Context, walk customer.Walk, newEncoder func() func(*bytes.Buffer, []*customer.Customer) error,
-	write func(b []byte, records int) error) error {
+// encodeAll walks the snapshot and decodes and encodes its customers on every core at
+// once, a chunk at a time, and hands the encoded chunks to write in the walk's order. The
+// walk itself (reading the stored customers) runs on the calling goroutine, the decoding
+// and encoding beside it.
+func encodeAll(ctx context.Context, walk func(func(*customer.Stored) error) error,
+	newEncoder func() func(*bytes.Buffer, []*customer.Customer) error, write func(b []byte, records int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := runtime.GOMAXPROCS(0)
@@ -112,8 +119,21 @@ func encodeAll(ctx context.Context, walk customer.Walk, newEncoder func() func(*
 	for range workers {
 		wg.Go(func() {
 			encode := newEncoder()
+			var cs []*customer.Customer
 			for c := range jobs {
-				c.err = encode(&c.out, c.customers)
+				cs = cs[:0]
+				for _, st := range c.stored {
+					cu, err := st.Customer()
+					if err != nil {
+						c.err = err
+						break
+					}
+					cs = append(cs, cu)
+				}
+				if c.err == nil {
+					c.err = encode(&c.out, cs)
+				}
+				clear(cs)
 				close(c.done)
 			}
 		})
@@ -127,7 +147,7 @@ func encodeAll(ctx context.Context, walk customer.Walk, newEncoder func() func(*
 				err = c.err
 			}
 			if err == nil {
-				err = write(c.out.Bytes(), len(c.customers))
+				err = write(c.out.Bytes(), len(c.stored))
 			}
 			if err != nil {
 				cancel()
@@ -149,16 +169,16 @@ func encodeAll(ctx context.Context, walk customer.Walk, newEncoder func() func(*
 		return nil
 	}
 	next := &encodeChunk{done: make(chan struct{})}
-	err := walk(func(c *customer.Customer) error {
-		next.customers = append(next.customers, c)
-		if len(next.customers) < chunkSize {
+	err := walk(func(st *customer.Stored) error {
+		next.stored = append(next.stored, st)
+		if len(next.stored) < chunkSize {
 			return nil
 		}
 		c2 := next
 		next = &encodeChunk{done: make(chan struct{})}
 		return send(c2)
 	})
-	if err == nil && len(next.customers) > 0 {
+	if err == nil && len(next.stored) > 0 {
 		err = send(next)
 	}
 	close(jobs)
@@ -172,16 +192,22 @@ func encodeAll(ctx context.Context, walk customer.Walk, newEncoder func() func(*
 }
 
 // customFields returns the field_id of every custom field the snapshot's customers have,
-// in ascending order.
+// in ascending order. It reads them from the stored documents without decoding the rest.
 func customFields(ctx context.Context, snap *customer.Snapshot) ([]int32, error) {
 	seen := map[int32]bool{}
-	err := snap.Walk(func(c *customer.Customer) error {
-		for _, f := range c.Fields {
-			seen[f.FieldID] = true
+	var ids []int32
+	err := snap.Stored(func(st *customer.Stored) error {
+		var err error
+		ids, err = customer.DocumentFieldIDs(ids[:0], st.Document)
+		if err != nil {
+			return fmt.Errorf("customer %d: stored document: %w", st.ID, err)
+		}
+		for _, id := range ids {
+			seen[id] = true
 		}
 		return ctx.Err()
 	})
-	ids := make([]int32, 0, len(seen))
+	ids = make([]int32, 0, len(seen))
 	for id := range seen {
 		ids = append(ids, id)
 	}
