@@ -245,8 +245,22 @@ own_ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$$/stat"; }
 # busy_ticks prints the machine's busy time, all CPUs, in clock ticks.
 busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
 
-# peak_rss_mib prints the peak resident memory of process $1 in MiB.
+# peak_rss_mib prints the peak resident memory of process $1 in MiB: its own memory and
+# the file pages it maps (a memory-mapped database), which the kernel can drop.
 peak_rss_mib() { awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+
+# rss_field_mib prints field $2 (RssAnon: the process's own memory; RssFile: file pages
+# it maps) of process $1's resident memory now, in MiB.
+rss_field_mib() { awk -v f="$2:" '$1 == f {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+
+# note_anon records the largest anonymous resident memory seen of target $1's first
+# process, sampled after seeding and after each of its runs (the kernel keeps no peak of it).
+note_anon() {
+	local a
+	a=$(rss_field_mib "${pid[$1]}" RssAnon 2>/dev/null) || return 0
+	[ -n "$a" ] || return 0
+	if [ -z "${anon_max[$1]:-}" ] || [ "$a" -gt "${anon_max[$1]}" ]; then anon_max[$1]=$a; fi
+}
 
 # now_ms prints the time in Unix milliseconds.
 now_ms() { date +%s%3N; }
@@ -312,7 +326,7 @@ password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 # Per target: its base URL, first process, processes and URLs (space-separated), the
 # port of its profiler, its database, the seeding rate, the memory after seeding, how
 # long its start took.
-declare -A url pid tpids turls dport db seed_rate seed_how rss_seeded start_secs hooks hook_url env_of
+declare -A url pid tpids turls dport db seed_rate seed_how rss_seeded start_secs hooks hook_url env_of anon_max
 for t in "${custd_targets[@]}"; do
 	case $t in
 	custd-quiet) env_of[$t]="CUSTD_REQUEST_LOG_DAYS=0 CUSTD_METRICS_ADDR=off" ;;
@@ -525,6 +539,8 @@ if [ "$seed_copy" = 1 ]; then
 		[ ! -e "$tmp/$t.log" ] || log_lines=$(wc -l <"$tmp/$t.log")
 		start_custd "$t" 7200
 		rss_seeded[$t]=$(peak_rss_mib "${pid[$t]}")
+	note_anon "$t"
+		note_anon "$t"
 		migrations=$(tail -n +$((log_lines + 1)) "$tmp/$t.log" |
 			sed -n 's/.*"msg":"applied migration".*"name":"\([^"]*\)".*/\1/p' | paste -sd ' ')
 		copy_notes+=("- $t started in ${start_secs[$t]} s${migrations:+, applying migrations $migrations}; its store is then $(store_mib "$t") MiB")
@@ -559,6 +575,7 @@ for t in $targets; do
 	[ -z "${seed_rate[$t]:-}" ] || continue
 	seed "$t" "$records"
 	rss_seeded[$t]=$(peak_rss_mib "${pid[$t]}")
+	note_anon "$t"
 done
 
 # api calls custd target $1's API as admin@demo: method $2, path $3, JSON body $4.
@@ -667,6 +684,7 @@ for scenario in $scenarios; do
 			wait "${wrk_pids[@]}" || true
 			t1=$(date +%s.%N)
 			t1_ms=$(now_ms)
+			note_anon "$target"
 			[ -z "$profiler" ] || wait "$profiler" || errors_seen+=("- $target, $scenario, $c connections: no CPU profile")
 			if ! kill -0 "$p" 2>/dev/null; then
 				rows+=("$key|server exited | | | | |")
@@ -876,11 +894,16 @@ has_target pocketbase && pb_col=" ÷ PocketBase |"
 	echo
 	echo "## Memory"
 	echo
-	echo "| target | peak RSS after seeding (MiB) | peak RSS at the end (MiB) |"
-	echo "|---|---:|---:|"
+	echo "Peak RSS (VmHWM) counts the file pages a process maps, which the kernel can drop"
+	echo "(custd maps its SQLite store); anonymous RSS (RssAnon) is the process's own memory,"
+	echo "sampled after seeding and after each run, and RssFile the mapped file pages at the end."
+	echo
+	echo "| target | peak RSS after seeding (MiB) | peak RSS at the end (MiB) | largest anonymous RSS seen (MiB) | file pages mapped at the end (MiB) |"
+	echo "|---|---:|---:|---:|---:|"
 	for t in $targets; do
 		end=$(peak_rss_mib "${pid[$t]}" 2>/dev/null || echo "exited") # the first process
-		echo "| $t | ${rss_seeded[$t]} | $end |"
+		file=$(rss_field_mib "${pid[$t]}" RssFile 2>/dev/null || echo "—")
+		echo "| $t | ${rss_seeded[$t]} | $end | ${anon_max[$t]:-—} | ${file:-—} |"
 	done
 	for t in "${custd_targets[@]}"; do
 		pprof_file=$tmp/$t-${profile/\//-}-drain.pprof
