@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 
 	"github.com/custd/custd/internal/customer"
 )
@@ -35,7 +36,11 @@ func (e encoder) changesTo(prev, next *customer.Customer, to *node) []changeJSON
 		prev = &customer.Customer{ID: next.ID, ClientID: next.ClientID, CreatedBy: next.CreatedBy,
 			CreatedDate: next.CreatedDate, UpdatedDate: next.UpdatedDate, Writable: customer.Writable{Status: customer.StatusOpen}}
 	}
-	from := e.tree(prev)
+	return diffTrees(e.tree(prev), to)
+}
+
+// diffTrees lists what changed between two customers' wire forms, as changes does.
+func diffTrees(from, to *node) []changeJSON {
 	out := []changeJSON{}
 	diffObjects(&out, "", from, to)
 	return out
@@ -47,97 +52,80 @@ func (e encoder) tree(c *customer.Customer) *node {
 	if err != nil {
 		panic(err) // the wire structs always marshal
 	}
-	p := &parser{doc: b}
-	return p.value()
+	return treeOf(b)
 }
 
-// node is a JSON value: an object with its members in order, an array, or a leaf kept as
-// its JSON text.
+// treeOf reads a wire form that json.Marshal wrote (or one written as it would) as a tree.
+func treeOf(b []byte) *node { return &node{raw: b} }
+
+// node is a JSON value as its text, kept as it is: an object's members, in order, or an
+// array's items are read from the text when first asked for, one level at a time, so that
+// comparing two trees reads no deeper than where their texts differ.
 type node struct {
-	keys     [][]byte // an object's member names, in order
-	vals     []*node  // and their values
-	items    []*node
-	isObject bool
-	isArray  bool
-	raw      json.RawMessage // every node's own JSON text
+	raw    json.RawMessage
+	keys   [][]byte // an object's member names, once open
+	vals   []node   // an object's member values or an array's items, once open
+	opened bool
+}
+
+func (n *node) isObject() bool { return len(n.raw) > 0 && n.raw[0] == '{' }
+func (n *node) isArray() bool  { return len(n.raw) > 0 && n.raw[0] == '[' }
+
+// open reads the members or items of an object or array, one level deep.
+func (n *node) open() {
+	if n.opened {
+		return
+	}
+	n.opened = true
+	obj := n.isObject()
+	if !obj && !n.isArray() {
+		return
+	}
+	doc, end := n.raw, byte(']')
+	if obj {
+		end = '}'
+	}
+	size := 1 + bytes.Count(doc, []byte(",")) // at least the members, for most documents
+	n.vals = make([]node, 0, min(size, 32))
+	if obj {
+		n.keys = make([][]byte, 0, cap(n.vals))
+	}
+	for i := skipSpace(doc, 1); doc[i] != end; {
+		if obj {
+			e := stringEnd(doc, i)
+			key := doc[i+1 : e-1]
+			if bytes.IndexByte(key, '\\') >= 0 {
+				var k string
+				json.Unmarshal(doc[i:e], &k)
+				key = []byte(k)
+			}
+			n.keys = append(n.keys, key)
+			i = skipSpace(doc, skipSpace(doc, e)+1) // past ':'
+		}
+		e := skipValue(doc, i)
+		if e == i {
+			panic("httpapi: not a JSON value at " + strconv.Itoa(i)) // as json.Marshal writes none
+		}
+		n.vals = append(n.vals, node{raw: doc[i:e]})
+		if i = skipSpace(doc, e); doc[i] == ',' {
+			i = skipSpace(doc, i+1)
+		}
+	}
 }
 
 // member returns the value of the object's member k, or nil; the member is looked for
 // first at position hint, where it is when both objects have the same members.
 func (n *node) member(k []byte, hint int) *node {
+	n.open()
 	if hint < len(n.keys) && bytes.Equal(n.keys[hint], k) {
-		return n.vals[hint]
+		return &n.vals[hint]
 	}
 	for i, key := range n.keys {
 		if bytes.Equal(key, k) {
-			return n.vals[i]
+			return &n.vals[i]
 		}
 	}
 	return nil
-}
-
-// parser reads a valid JSON document, as json.Marshal writes it, into nodes. It only
-// finds where values start and end: the leaves stay as their text, and the names are
-// slices of the document.
-type parser struct {
-	doc   []byte
-	i     int
-	nodes []node // allocated a block at a time
-}
-
-func (p *parser) newNode() *node {
-	if len(p.nodes) == cap(p.nodes) {
-		p.nodes = make([]node, 0, 64)
-	}
-	p.nodes = p.nodes[:len(p.nodes)+1]
-	return &p.nodes[len(p.nodes)-1]
-}
-
-// value reads the value that starts at or after p.i.
-func (p *parser) value() *node {
-	doc := p.doc
-	p.i = skipSpace(doc, p.i)
-	start := p.i
-	n := p.newNode()
-	switch doc[p.i] {
-	case '{':
-		n.isObject = true
-		p.i = skipSpace(doc, p.i+1)
-		for doc[p.i] != '}' {
-			end := stringEnd(doc, p.i)
-			key := doc[p.i+1 : end-1]
-			if bytes.IndexByte(key, '\\') >= 0 {
-				var k string
-				json.Unmarshal(doc[p.i:end], &k)
-				key = []byte(k)
-			}
-			p.i = skipSpace(doc, end) + 1 // past ':'
-			n.keys = append(n.keys, key)
-			n.vals = append(n.vals, p.value())
-			if p.i = skipSpace(doc, p.i); doc[p.i] == ',' {
-				p.i = skipSpace(doc, p.i+1)
-			}
-		}
-		p.i++
-	case '[':
-		n.isArray = true
-		p.i = skipSpace(doc, p.i+1)
-		for doc[p.i] != ']' {
-			n.items = append(n.items, p.value())
-			if p.i = skipSpace(doc, p.i); doc[p.i] == ',' {
-				p.i = skipSpace(doc, p.i+1)
-			}
-		}
-		p.i++
-	case '"':
-		p.i = stringEnd(doc, p.i)
-	default: // a number, true, false or null
-		for p.i < len(doc) && doc[p.i] != ',' && doc[p.i] != '}' && doc[p.i] != ']' && skipSpace(doc, p.i) == p.i {
-			p.i++
-		}
-	}
-	n.raw = doc[start:p.i]
-	return n
 }
 
 // stringEnd returns the offset just past the string that starts at doc[i].
@@ -153,11 +141,13 @@ func stringEnd(doc []byte, i int) int {
 }
 
 func diffObjects(out *[]changeJSON, path string, from, to *node) {
+	from.open()
+	to.open()
 	for i, k := range to.keys {
 		if path == "" && unlisted[string(k)] {
 			continue
 		}
-		f, t := from.member(k, i), to.vals[i]
+		f, t := from.member(k, i), &to.vals[i]
 		if f == nil {
 			*out = append(*out, changeJSON{join(path, string(k)), json.RawMessage("null"), t.raw})
 			continue
@@ -175,22 +165,28 @@ func diffObjects(out *[]changeJSON, path string, from, to *node) {
 
 func diffValues(out *[]changeJSON, path string, from, to *node) {
 	switch {
-	case from.isObject && to.isObject:
+	case from.isObject() && to.isObject():
 		diffObjects(out, path, from, to)
-	case path == "fields" && from.isArray && to.isArray:
-		diffFields(out, from.items, to.items)
+	case path == "fields" && from.isArray() && to.isArray():
+		from.open()
+		to.open()
+		diffFields(out, from.vals, to.vals)
 	case !bytes.Equal(from.raw, to.raw):
 		*out = append(*out, changeJSON{path, from.raw, to.raw})
 	}
 }
 
 // diffFields compares custom fields by field_id.
-func diffFields(out *[]changeJSON, from, to []*node) {
-	byID := func(items []*node) (map[string]*node, []string) {
+func diffFields(out *[]changeJSON, from, to []node) {
+	byID := func(items []node) (map[string]*node, []string) {
 		m := make(map[string]*node, len(items))
 		var ids []string
-		for _, it := range items {
-			if id := it.member([]byte("field_id"), 0); it.isObject && id != nil {
+		for i := range items {
+			it := &items[i]
+			if !it.isObject() {
+				continue
+			}
+			if id := it.member([]byte("field_id"), 0); id != nil {
 				m[string(id.raw)] = it
 				ids = append(ids, string(id.raw))
 			}
