@@ -69,6 +69,30 @@ func NotificationBody(f TimeFormat) func(*customer.Version) ([]byte, error) {
 	}
 	e := encoder{layout: f.layout()}
 	return func(v *customer.Version) ([]byte, error) {
+		if v.Customer == nil && v.PreviousDocument != nil {
+			// As stored (a claim's event): the wire forms are read from the documents.
+			to, ok := e.wireFromDocument(v.CustomerID, v.Document)
+			from, ok2 := e.wireFromDocument(v.CustomerID, v.PreviousDocument)
+			if ok && ok2 {
+				t := treeOf(to)
+				return appendNotification(nil, e, v, t, diffTrees(treeOf(from), t)), nil
+			}
+		}
+		if v.Customer == nil {
+			// The first version (its changes are against a default customer), or
+			// documents the reader above does not read: decoded.
+			d := *v
+			var err error
+			if d.Customer, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version, v.Document); err != nil {
+				return nil, err
+			}
+			if v.PreviousDocument != nil {
+				if d.Previous, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version-1, v.PreviousDocument); err != nil {
+					return nil, err
+				}
+			}
+			v = &d
+		}
 		// The customer is rendered once: the wire form the changes are found in is also
 		// the body's.
 		to := e.tree(v.Customer)
