@@ -23,11 +23,11 @@ func (e encoder) wireFromDocument(id int32, doc []byte) (out []byte, ok bool) {
 		}
 	}()
 	i := skipSpace(doc, 0)
-	c := &node{raw: doc[i:skipValue(doc, i)]}
-	if !c.isObject() || skipSpace(doc, i+len(c.raw)) != len(doc) {
+	c := doc[i:skipValue(doc, i)]
+	if len(c) == 0 || c[0] != '{' || skipSpace(doc, i+len(c)) != len(doc) {
 		return nil, false
 	}
-	var m [len(customerMembers)]*node
+	var m [len(customerMembers)][]byte
 	members(c, customerMembers[:], m[:])
 	w := &wireWriter{e: e, b: make([]byte, 0, len(doc)+len(doc)/2+512), ok: true}
 	w.raw(`{"billing_address":`)
@@ -70,7 +70,7 @@ func (e encoder) wireFromDocument(id int32, doc []byte) (out []byte, ok bool) {
 	w.str(m[cSource], "null")
 	w.raw(`,"status":`)
 	w.str(m[cStatus], `""`)
-	var ad [3]*node
+	var ad [3][]byte
 	members(w.object(m[cAutoDebit]), []string{"enabled", "day", "payment_account_id"}, ad[:])
 	w.raw(`,"auto_debit":{"enabled":`)
 	w.bool(ad[0])
@@ -78,7 +78,7 @@ func (e encoder) wireFromDocument(id int32, doc []byte) (out []byte, ok bool) {
 	w.int(ad[1], "null")
 	w.raw(`,"payment_account_id":`)
 	w.int(ad[2], "null")
-	var f [len(financeMembers)]*node
+	var f [len(financeMembers)][]byte
 	members(w.object(m[cFinance]), financeMembers[:], f[:])
 	w.raw(`},"finance":{"amount_due":0,"amount_overdue":0,"balance":0,"balance_limit":`)
 	w.money(f[fBalanceLimit])
@@ -110,7 +110,7 @@ func (e encoder) wireFromDocument(id int32, doc []byte) (out []byte, ok bool) {
 	w.bool(f[fUsageFileEnabled])
 	w.raw(`,"usage_file_format":`)
 	w.str(f[fUsageFileFormat], "null")
-	var pr [4]*node
+	var pr [4][]byte
 	members(w.object(m[cProfile]), []string{"class", "date_of_birth", "language", "tax_id"}, pr[:])
 	w.raw(`},"profile":{"class":`)
 	w.str(pr[0], "null")
@@ -122,20 +122,17 @@ func (e encoder) wireFromDocument(id int32, doc []byte) (out []byte, ok bool) {
 	w.str(pr[3], "null")
 	w.raw(`},"fields":[`)
 	if fs := m[cFields]; fs != nil {
-		if !fs.isArray() {
+		if fs[0] != '[' {
 			return nil, false
 		}
-		fs.open()
-		for i := range fs.vals {
+		for i, it := range items(fs) {
 			if i > 0 {
 				w.raw(",")
 			}
-			it := &fs.vals[i]
-			if string(it.raw) == "null" {
-				it = nil // the zero field, as json.Unmarshal leaves it
+			var cf [3][]byte
+			if string(it) != "null" { // null is the zero field, as json.Unmarshal leaves it
+				members(w.object(it), []string{"field_id", "label", "value"}, cf[:])
 			}
-			var cf [3]*node
-			members(w.object(it), []string{"field_id", "label", "value"}, cf[:])
 			w.raw(`{"field_id":`)
 			w.int(cf[0], "0")
 			w.raw(`,"label":`)
@@ -226,17 +223,38 @@ const (
 var storedAddressMembers = [...]string{"id", "first_name", "last_name", "middle_initial", "company_name", "line_1", "line_2",
 	"city", "state_or_province", "postal_code", "postal_code_extension", "country_code"}
 
-// members sets into[i] to the value of o's member names[i], nil when o is nil, or has no
-// such member, or its value is null (json.Unmarshal leaves a field as it is for null).
-// names are in the order the document is expected to have them, so that each is found
-// at once; others are looked for.
-func members(o *node, names []string, into []*node) {
+// members sets into[i] to the text of the value of member names[i] of the object o,
+// nil when o is nil, or has no such member, or its value is null (json.Unmarshal leaves
+// a field as it is for null). names are in the order the document is expected to have
+// them, so that each is found at once; others are looked for.
+func members(o []byte, names []string, into [][]byte) {
 	if o == nil {
 		return
 	}
-	o.open()
 	next := 0
-	for i, k := range o.keys {
+	for i := skipSpace(o, 1); o[i] != '}'; {
+		if o[i] != '"' {
+			panic("httpapi: not a member name")
+		}
+		e := stringEnd(o, i)
+		k := o[i+1 : e-1]
+		if bytes.IndexByte(k, '\\') >= 0 {
+			var name string
+			json.Unmarshal(o[i:e], &name)
+			k = []byte(name)
+		}
+		if i = skipSpace(o, e); o[i] != ':' {
+			panic("httpapi: no ':' after a member name")
+		}
+		i = skipSpace(o, i+1)
+		e = skipValue(o, i)
+		if e == i {
+			panic("httpapi: not a JSON value")
+		}
+		v := o[i:e]
+		if i = skipSpace(o, e); o[i] == ',' {
+			i = skipSpace(o, i+1)
+		}
 		slot := -1
 		if next < len(names) && string(k) == names[next] {
 			slot = next
@@ -252,12 +270,27 @@ func members(o *node, names []string, into []*node) {
 			continue
 		}
 		next = slot + 1
-		if v := &o.vals[i]; string(v.raw) != "null" {
-			into[slot] = v
-		} else {
-			into[slot] = nil
+		if string(v) == "null" {
+			v = nil
+		}
+		into[slot] = v
+	}
+}
+
+// items returns the texts of the array a's items.
+func items(a []byte) [][]byte {
+	var out [][]byte
+	for i := skipSpace(a, 1); a[i] != ']'; {
+		e := skipValue(a, i)
+		if e == i {
+			panic("httpapi: not a JSON value")
+		}
+		out = append(out, a[i:e])
+		if i = skipSpace(a, e); a[i] == ',' {
+			i = skipSpace(a, i+1)
 		}
 	}
+	return out
 }
 
 // wireWriter writes a wire form; ok turns false at the first value it cannot write as
@@ -272,20 +305,20 @@ func (w *wireWriter) raw(s string) { w.b = append(w.b, s...) }
 
 // object returns n when it is an object, nil when it is nil (an absent or null object
 // reads as the zero struct), and marks the document unreadable otherwise.
-func (w *wireWriter) object(n *node) *node {
-	if n != nil && !n.isObject() {
+func (w *wireWriter) object(n []byte) []byte {
+	if n != nil && n[0] != '{' {
 		w.ok = false
 		return nil
 	}
 	return n
 }
 
-func (w *wireWriter) address(owner int32, a *node) {
+func (w *wireWriter) address(owner int32, a []byte) {
 	if a = w.object(a); a == nil {
 		w.raw("null")
 		return
 	}
-	var m [len(storedAddressMembers)]*node
+	var m [len(storedAddressMembers)][]byte
 	members(a, storedAddressMembers[:], m[:])
 	w.raw(`{"address_id":`)
 	w.int(m[0], "0")
@@ -307,13 +340,12 @@ func (w *wireWriter) address(owner int32, a *node) {
 	w.raw("}")
 }
 
-// str writes a string member, or absent when n is nil.
-func (w *wireWriter) str(n *node, absent string) {
-	if n == nil {
+// str writes a string member, or absent when r is nil.
+func (w *wireWriter) str(r []byte, absent string) {
+	if r == nil {
 		w.raw(absent)
 		return
 	}
-	r := n.raw
 	if len(r) < 2 || r[0] != '"' {
 		w.ok = false
 		return
@@ -345,13 +377,13 @@ func (w *wireWriter) str(n *node, absent string) {
 	w.b = append(w.b, r...)
 }
 
-// int writes an int32 member, or absent when n is nil.
-func (w *wireWriter) int(n *node, absent string) {
-	if n == nil {
+// int writes an int32 member, or absent when r is nil.
+func (w *wireWriter) int(r []byte, absent string) {
+	if r == nil {
 		w.raw(absent)
 		return
 	}
-	v, err := strconv.ParseInt(string(n.raw), 10, 32)
+	v, err := strconv.ParseInt(string(r), 10, 32)
 	if err != nil {
 		w.ok = false
 		return
@@ -359,27 +391,27 @@ func (w *wireWriter) int(n *node, absent string) {
 	w.b = strconv.AppendInt(w.b, v, 10)
 }
 
-// bool writes a bool member: false when n is nil.
-func (w *wireWriter) bool(n *node) {
+// bool writes a bool member: false when r is nil.
+func (w *wireWriter) bool(r []byte) {
 	switch {
-	case n == nil:
+	case r == nil:
 		w.raw("false")
-	case string(n.raw) == "true" || string(n.raw) == "false":
-		w.b = append(w.b, n.raw...)
+	case string(r) == "true" || string(r) == "false":
+		w.b = append(w.b, r...)
 	default:
 		w.ok = false
 	}
 }
 
-// time writes a date-time member in the encoder's form; when n is nil, null if optional
+// time writes a date-time member in the encoder's form; when r is nil, null if optional
 // and the zero time's otherwise.
-func (w *wireWriter) time(n *node, optional bool) {
+func (w *wireWriter) time(r []byte, optional bool) {
 	var t time.Time
-	if n == nil && optional {
+	if r == nil && optional {
 		w.raw("null")
 		return
 	}
-	if n != nil && t.UnmarshalJSON(n.raw) != nil {
+	if r != nil && t.UnmarshalJSON(r) != nil {
 		w.ok = false
 		return
 	}
@@ -389,13 +421,13 @@ func (w *wireWriter) time(n *node, optional bool) {
 }
 
 // date writes a date member (the profile's date of birth), or null.
-func (w *wireWriter) date(n *node) {
+func (w *wireWriter) date(r []byte) {
 	var t time.Time
 	switch {
-	case n == nil:
+	case r == nil:
 		w.raw("null")
 		return
-	case t.UnmarshalJSON(n.raw) != nil:
+	case t.UnmarshalJSON(r) != nil:
 		w.ok = false
 		return
 	}
@@ -405,14 +437,14 @@ func (w *wireWriter) date(n *node) {
 }
 
 // money writes an amount member as a JSON number, or null.
-func (w *wireWriter) money(n *node) {
+func (w *wireWriter) money(r []byte) {
 	var m customer.Money
 	switch {
-	case n == nil:
+	case r == nil:
 		w.raw("null")
-	case canonicalMoney(n.raw):
-		w.b = append(w.b, n.raw[1:len(n.raw)-1]...)
-	case m.UnmarshalJSON(n.raw) != nil:
+	case canonicalMoney(r):
+		w.b = append(w.b, r[1:len(r)-1]...)
+	case m.UnmarshalJSON(r) != nil:
 		w.ok = false
 	default:
 		w.b = append(w.b, m.String()...)
