@@ -60,7 +60,7 @@ func TestNotificationBodyIsWhatJSONMarshalWrites(t *testing.T) {
 			}
 			to := e.tree(v.Customer)
 			want, err := json.Marshal(notificationJSON{v.EventID, string(v.EventType), *e.time(&v.ChangedDate), v.CustomerID,
-				notificationData{Customer: to.raw, Changes: e.changesTo(v.Previous, v.Customer, to)}})
+				notificationData{Customer: to, Changes: e.changesTo(v.Previous, v.Customer, to)}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -74,8 +74,7 @@ func NotificationBody(f TimeFormat) func(*customer.Version) ([]byte, error) {
 			to, ok := e.wireFromDocument(v.CustomerID, v.Document)
 			from, ok2 := e.wireFromDocument(v.CustomerID, v.PreviousDocument)
 			if ok && ok2 {
-				t := treeOf(to)
-				return appendNotification(nil, e, v, t, diffTrees(treeOf(from), t)), nil
+				return appendNotification(nil, e, v, to, diffTrees(from, to)), nil
 			}
 		}
 		if v.Customer == nil {
@@ -104,8 +103,8 @@ func NotificationBody(f TimeFormat) func(*customer.Version) ([]byte, error) {
 // as json.Marshal would write it (event_id, event_type, created_date, object_id, data
 // with customer and changes), byte for byte, written directly, since the customer and the
 // changes' values are already compact JSON of json.Marshal's own.
-func appendNotification(b []byte, e encoder, v *customer.Version, to *node, changes []changeJSON) []byte {
-	n := 160 + len(to.raw)
+func appendNotification(b []byte, e encoder, v *customer.Version, to []byte, changes []changeJSON) []byte {
+	n := 160 + len(to)
 	for _, c := range changes {
 		n += 32 + len(c.Field) + len(c.From) + len(c.To)
 	}
@@ -119,7 +118,7 @@ func appendNotification(b []byte, e encoder, v *customer.Version, to *node, chan
 	b = append(b, `,"object_id":`...)
 	b = strconv.AppendInt(b, int64(v.CustomerID), 10)
 	b = append(b, `,"data":{"customer":`...)
-	b = append(b, to.raw...)
+	b = append(b, to...)
 	b = append(b, `,"changes":[`...)
 	for i, c := range changes {
 		if i > 0 {
