@@ -64,12 +64,16 @@ type Version struct {
 	// the feed gives. 0 until the store has given it one (see Feed).
 	EventID int64
 	// Document is the customer as stored (Customer.Document), on write; Customer is it
-	// decoded, on read.
+	// decoded, on read (but see PreviousDocument).
 	Document []byte
 	Customer *Customer
 	// Previous is the version before this one as read with it, for telling what changed;
 	// nil for the first version.
 	Previous *Customer
+	// PreviousDocument is the version before this one as stored, where a read leaves the
+	// documents undecoded (Customer and Previous nil): the webhook worker's claims, which
+	// render them without decoding. nil for the first version.
+	PreviousDocument []byte
 }
 
 // Actor names who makes a write and under which request, as history records it beside

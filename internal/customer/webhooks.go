@@ -207,7 +207,9 @@ type Lease struct {
 type Claim struct {
 	Delivery *Delivery
 	Receiver *Receiver
-	Event    *Version
+	// Event is the delivery's version with its documents as stored, undecoded: Document,
+	// and PreviousDocument but for the first version; Customer and Previous are nil.
+	Event *Version
 }
 
 // DeliveryPatience is how long a delivery is retried before it fails for good.

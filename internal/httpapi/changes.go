@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 
 	"github.com/custd/custd/internal/customer"
 )
@@ -29,116 +30,75 @@ func (e encoder) changes(prev, next *customer.Customer) []changeJSON {
 	return e.changesTo(prev, next, e.tree(next))
 }
 
-// changesTo is changes with next already as its tree, to.
-func (e encoder) changesTo(prev, next *customer.Customer, to *node) []changeJSON {
+// changesTo is changes with next already in its wire form, to.
+func (e encoder) changesTo(prev, next *customer.Customer, to []byte) []changeJSON {
 	if prev == nil {
 		prev = &customer.Customer{ID: next.ID, ClientID: next.ClientID, CreatedBy: next.CreatedBy,
 			CreatedDate: next.CreatedDate, UpdatedDate: next.UpdatedDate, Writable: customer.Writable{Status: customer.StatusOpen}}
 	}
-	from := e.tree(prev)
+	return diffTrees(e.tree(prev), to)
+}
+
+// diffTrees lists what changed between two customers' wire forms, as changes does.
+func diffTrees(from, to []byte) []changeJSON {
 	out := []changeJSON{}
 	diffObjects(&out, "", from, to)
 	return out
 }
 
-// tree is the wire form of c as a tree that keeps the members' order.
-func (e encoder) tree(c *customer.Customer) *node {
+// tree is the wire form of c, its members in order.
+func (e encoder) tree(c *customer.Customer) []byte {
 	b, err := json.Marshal(e.customer(c))
 	if err != nil {
 		panic(err) // the wire structs always marshal
 	}
-	p := &parser{doc: b}
-	return p.value()
+	return b
 }
 
-// node is a JSON value: an object with its members in order, an array, or a leaf kept as
-// its JSON text.
-type node struct {
-	keys     [][]byte // an object's member names, in order
-	vals     []*node  // and their values
-	items    []*node
-	isObject bool
-	isArray  bool
-	raw      json.RawMessage // every node's own JSON text
-}
+// member is a member of a JSON object: its name and the text of its value. The
+// comparisons read the wire forms, as json.Marshal writes them, one object at a time and
+// in place, and only where the two texts differ.
+type member struct{ key, val []byte }
 
-// member returns the value of the object's member k, or nil; the member is looked for
-// first at position hint, where it is when both objects have the same members.
-func (n *node) member(k []byte, hint int) *node {
-	if hint < len(n.keys) && bytes.Equal(n.keys[hint], k) {
-		return n.vals[hint]
+// scanMembers appends the members of the object o to ms, in order.
+func scanMembers(o []byte, ms []member) []member {
+	for i := skipSpace(o, 1); o[i] != '}'; {
+		e := stringEnd(o, i)
+		key := o[i+1 : e-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var k string
+			json.Unmarshal(o[i:e], &k)
+			key = []byte(k)
+		}
+		i = skipSpace(o, skipSpace(o, e)+1) // past ':'
+		e = skipValue(o, i)
+		if e == i {
+			panic("httpapi: not a JSON value at " + strconv.Itoa(i)) // as json.Marshal writes none
+		}
+		ms = append(ms, member{key, o[i:e]})
+		if i = skipSpace(o, e); o[i] == ',' {
+			i = skipSpace(o, i+1)
+		}
 	}
-	for i, key := range n.keys {
-		if bytes.Equal(key, k) {
-			return n.vals[i]
+	return ms
+}
+
+// find returns the value of member k, or nil; it is looked for first at position hint,
+// where it is when both objects have the same members.
+func find(ms []member, k []byte, hint int) []byte {
+	if hint < len(ms) && bytes.Equal(ms[hint].key, k) {
+		return ms[hint].val
+	}
+	for _, m := range ms {
+		if bytes.Equal(m.key, k) {
+			return m.val
 		}
 	}
 	return nil
 }
 
-// parser reads a valid JSON document, as json.Marshal writes it, into nodes. It only
-// finds where values start and end: the leaves stay as their text, and the names are
-// slices of the document.
-type parser struct {
-	doc   []byte
-	i     int
-	nodes []node // allocated a block at a time
-}
-
-func (p *parser) newNode() *node {
-	if len(p.nodes) == cap(p.nodes) {
-		p.nodes = make([]node, 0, 64)
-	}
-	p.nodes = p.nodes[:len(p.nodes)+1]
-	return &p.nodes[len(p.nodes)-1]
-}
-
-// value reads the value that starts at or after p.i.
-func (p *parser) value() *node {
-	doc := p.doc
-	p.i = skipSpace(doc, p.i)
-	start := p.i
-	n := p.newNode()
-	switch doc[p.i] {
-	case '{':
-		n.isObject = true
-		p.i = skipSpace(doc, p.i+1)
-		for doc[p.i] != '}' {
-			end := stringEnd(doc, p.i)
-			key := doc[p.i+1 : end-1]
-			if bytes.IndexByte(key, '\\') >= 0 {
-				var k string
-				json.Unmarshal(doc[p.i:end], &k)
-				key = []byte(k)
-			}
-			p.i = skipSpace(doc, end) + 1 // past ':'
-			n.keys = append(n.keys, key)
-			n.vals = append(n.vals, p.value())
-			if p.i = skipSpace(doc, p.i); doc[p.i] == ',' {
-				p.i = skipSpace(doc, p.i+1)
-			}
-		}
-		p.i++
-	case '[':
-		n.isArray = true
-		p.i = skipSpace(doc, p.i+1)
-		for doc[p.i] != ']' {
-			n.items = append(n.items, p.value())
-			if p.i = skipSpace(doc, p.i); doc[p.i] == ',' {
-				p.i = skipSpace(doc, p.i+1)
-			}
-		}
-		p.i++
-	case '"':
-		p.i = stringEnd(doc, p.i)
-	default: // a number, true, false or null
-		for p.i < len(doc) && doc[p.i] != ',' && doc[p.i] != '}' && doc[p.i] != ']' && skipSpace(doc, p.i) == p.i {
-			p.i++
-		}
-	}
-	n.raw = doc[start:p.i]
-	return n
-}
+func isObject(v []byte) bool { return len(v) > 0 && v[0] == '{' }
+func isArray(v []byte) bool  { return len(v) > 0 && v[0] == '[' }
 
 // stringEnd returns the offset just past the string that starts at doc[i].
 func stringEnd(doc []byte, i int) int {
@@ -152,47 +112,53 @@ func stringEnd(doc []byte, i int) int {
 	}
 }
 
-func diffObjects(out *[]changeJSON, path string, from, to *node) {
-	for i, k := range to.keys {
-		if path == "" && unlisted[string(k)] {
+func diffObjects(out *[]changeJSON, path string, from, to []byte) {
+	var fb, tb [32]member
+	fm, tm := scanMembers(from, fb[:0]), scanMembers(to, tb[:0])
+	for i, m := range tm {
+		if path == "" && unlisted[string(m.key)] {
 			continue
 		}
-		f, t := from.member(k, i), to.vals[i]
+		f := find(fm, m.key, i)
 		if f == nil {
-			*out = append(*out, changeJSON{join(path, string(k)), json.RawMessage("null"), t.raw})
+			*out = append(*out, changeJSON{join(path, string(m.key)), json.RawMessage("null"), m.val})
 			continue
 		}
-		if !bytes.Equal(f.raw, t.raw) { // the same text is the same value, to its leaves
-			diffValues(out, join(path, string(k)), f, t)
+		if !bytes.Equal(f, m.val) { // the same text is the same value, to its leaves
+			diffValues(out, join(path, string(m.key)), f, m.val)
 		}
 	}
-	for i, k := range from.keys {
-		if to.member(k, i) == nil && !(path == "" && unlisted[string(k)]) {
-			*out = append(*out, changeJSON{join(path, string(k)), from.vals[i].raw, json.RawMessage("null")})
+	for i, m := range fm {
+		if find(tm, m.key, i) == nil && !(path == "" && unlisted[string(m.key)]) {
+			*out = append(*out, changeJSON{join(path, string(m.key)), m.val, json.RawMessage("null")})
 		}
 	}
 }
 
-func diffValues(out *[]changeJSON, path string, from, to *node) {
+func diffValues(out *[]changeJSON, path string, from, to []byte) {
 	switch {
-	case from.isObject && to.isObject:
+	case isObject(from) && isObject(to):
 		diffObjects(out, path, from, to)
-	case path == "fields" && from.isArray && to.isArray:
-		diffFields(out, from.items, to.items)
-	case !bytes.Equal(from.raw, to.raw):
-		*out = append(*out, changeJSON{path, from.raw, to.raw})
+	case path == "fields" && isArray(from) && isArray(to):
+		diffFields(out, items(from), items(to))
+	case !bytes.Equal(from, to):
+		*out = append(*out, changeJSON{path, from, to})
 	}
 }
 
 // diffFields compares custom fields by field_id.
-func diffFields(out *[]changeJSON, from, to []*node) {
-	byID := func(items []*node) (map[string]*node, []string) {
-		m := make(map[string]*node, len(items))
+func diffFields(out *[]changeJSON, from, to [][]byte) {
+	byID := func(items [][]byte) (map[string][]byte, []string) {
+		m := make(map[string][]byte, len(items))
 		var ids []string
 		for _, it := range items {
-			if id := it.member([]byte("field_id"), 0); it.isObject && id != nil {
-				m[string(id.raw)] = it
-				ids = append(ids, string(id.raw))
+			if !isObject(it) {
+				continue
+			}
+			var mb [8]member
+			if id := find(scanMembers(it, mb[:0]), []byte("field_id"), 0); id != nil {
+				m[string(id)] = it
+				ids = append(ids, string(id))
 			}
 		}
 		return m, ids
@@ -204,12 +170,12 @@ func diffFields(out *[]changeJSON, from, to []*node) {
 		if f := fm[id]; f != nil {
 			diffObjects(out, path(id), f, tm[id])
 		} else {
-			*out = append(*out, changeJSON{path(id), json.RawMessage("null"), tm[id].raw})
+			*out = append(*out, changeJSON{path(id), json.RawMessage("null"), tm[id]})
 		}
 	}
 	for _, id := range fids {
 		if tm[id] == nil {
-			*out = append(*out, changeJSON{path(id), fm[id].raw, json.RawMessage("null")})
+			*out = append(*out, changeJSON{path(id), fm[id], json.RawMessage("null")})
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/custd/custd/internal/customer"
@@ -60,21 +61,6 @@ func (e encoder) delivery(d *customer.Delivery) *deliveryJSON {
 		LastError: nullIfEmpty(d.LastError), NextAttemptDate: e.time(d.NextAttemptDate)}
 }
 
-// notificationJSON is the body of a webhook notification: the event of the change feed.
-type notificationJSON struct {
-	EventID     int64            `json:"event_id"`
-	EventType   string           `json:"event_type"`
-	CreatedDate string           `json:"created_date"`
-	ObjectID    int32            `json:"object_id"`
-	Data        notificationData `json:"data"`
-}
-
-// notificationData is eventData with the customer already in its wire form.
-type notificationData struct {
-	Customer json.RawMessage `json:"customer"`
-	Changes  []changeJSON    `json:"changes"`
-}
-
 // NotificationBody returns the function that renders an event as the body of its webhook
 // notification, with date-times in the given form, as the API writes them.
 func NotificationBody(f TimeFormat) func(*customer.Version) ([]byte, error) {
@@ -83,12 +69,83 @@ func NotificationBody(f TimeFormat) func(*customer.Version) ([]byte, error) {
 	}
 	e := encoder{layout: f.layout()}
 	return func(v *customer.Version) ([]byte, error) {
+		if v.Customer == nil && v.PreviousDocument != nil {
+			// As stored (a claim's event): the wire forms are read from the documents.
+			to, ok := e.wireFromDocument(v.CustomerID, v.Document)
+			from, ok2 := e.wireFromDocument(v.CustomerID, v.PreviousDocument)
+			if ok && ok2 {
+				return appendNotification(nil, e, v, to, diffTrees(from, to)), nil
+			}
+		}
+		if v.Customer == nil {
+			// The first version (its changes are against a default customer), or
+			// documents the reader above does not read: decoded.
+			d := *v
+			var err error
+			if d.Customer, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version, v.Document); err != nil {
+				return nil, err
+			}
+			if v.PreviousDocument != nil {
+				if d.Previous, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version-1, v.PreviousDocument); err != nil {
+					return nil, err
+				}
+			}
+			v = &d
+		}
 		// The customer is rendered once: the wire form the changes are found in is also
 		// the body's.
 		to := e.tree(v.Customer)
-		return json.Marshal(notificationJSON{v.EventID, string(v.EventType), *e.time(&v.ChangedDate), v.CustomerID,
-			notificationData{Customer: to.raw, Changes: e.changesTo(v.Previous, v.Customer, to)}})
+		return appendNotification(nil, e, v, to, e.changesTo(v.Previous, v.Customer, to)), nil
 	}
+}
+
+// appendNotification appends the body of v's notification to b: the event of the change feed
+// as json.Marshal would write it (event_id, event_type, created_date, object_id, data
+// with customer and changes), byte for byte, written directly, since the customer and the
+// changes' values are already compact JSON of json.Marshal's own.
+func appendNotification(b []byte, e encoder, v *customer.Version, to []byte, changes []changeJSON) []byte {
+	n := 160 + len(to)
+	for _, c := range changes {
+		n += 32 + len(c.Field) + len(c.From) + len(c.To)
+	}
+	b = slices.Grow(b, n)
+	b = append(b, `{"event_id":`...)
+	b = strconv.AppendInt(b, v.EventID, 10)
+	b = append(b, `,"event_type":`...)
+	b = appendString(b, string(v.EventType))
+	b = append(b, `,"created_date":`...)
+	b = appendString(b, *e.time(&v.ChangedDate))
+	b = append(b, `,"object_id":`...)
+	b = strconv.AppendInt(b, int64(v.CustomerID), 10)
+	b = append(b, `,"data":{"customer":`...)
+	b = append(b, to...)
+	b = append(b, `,"changes":[`...)
+	for i, c := range changes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"field":`...)
+		b = appendString(b, c.Field)
+		b = append(b, `,"from":`...)
+		b = append(b, c.From...)
+		b = append(b, `,"to":`...)
+		b = append(b, c.To...)
+		b = append(b, '}')
+	}
+	return append(b, "]}}"...)
+}
+
+// appendString appends s as a JSON string, as json.Marshal writes it.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // escapes: the general case
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // requireAdmin is requireAuth for what only a client's admins may do.

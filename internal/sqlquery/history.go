@@ -115,12 +115,21 @@ func (s *versionScan) dest() []any {
 		&s.requestID, &s.idemKey, &v.Document, &s.prev}
 }
 
-// version returns the version read, its customer and the customer before it decoded.
-func (s *versionScan) version() (*customer.Version, error) {
+// undecoded returns the version read with its customer and the customer before it as
+// stored (Document, PreviousDocument), not decoded.
+func (s *versionScan) undecoded() *customer.Version {
 	v := s.v
 	v.EventID, v.Operation, v.EventType = s.eventID.Int64, customer.Operation(s.op), customer.EventType(s.typ)
 	v.ChangedDate = time.UnixMilli(s.changed).UTC()
 	v.RequestID, v.IdempotencyKey = s.requestID.String, s.idemKey.String
+	v.PreviousDocument = s.prev
+	return &v
+}
+
+// version returns the version read, its customer and the customer before it decoded.
+func (s *versionScan) version() (*customer.Version, error) {
+	v := *s.undecoded()
+	v.PreviousDocument = nil
 	var err error
 	if v.Customer, err = customer.FromDocument(v.CustomerID, v.ClientID, v.Version, v.Document); err != nil {
 		return nil, err

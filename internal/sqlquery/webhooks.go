@@ -143,21 +143,19 @@ func ClaimsSQL(d Dialect, ids []int64) (string, []any) {
 		WHERE ` + joinConds(b), b.args
 }
 
-// ScanClaim reads a row of ClaimsSQL: the delivery's id, its receiver and its event.
+// ScanClaim reads a row of ClaimsSQL: the delivery's id, its receiver and its event, whose
+// documents it leaves undecoded (Document, PreviousDocument): the notification is
+// rendered from them.
 func ScanClaim(r Scanner) (int64, *customer.Receiver, *customer.Version, error) {
 	var (
 		id   int64
-		v    *customer.Version
 		rest versionScan
 	)
 	rc, err := scanReceiver(r, []any{&id}, rest.dest()...)
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	if v, err = rest.version(); err != nil {
-		return 0, nil, nil, err
-	}
-	return id, rc, v, nil
+	return id, rc, rest.undecoded(), nil
 }
 
 // EventsAfterSQL returns the query of up to limit events of every client after an event

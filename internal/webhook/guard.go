@@ -157,6 +157,9 @@ func (g *Guard) Client(timeout time.Duration) *http.Client {
 			IdleConnTimeout:       30 * time.Second,
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: timeout,
+			// A notification's headers and body go out in one write when they fit, rather
+			// than the default 4 KiB at a time (a customer's body is often larger).
+			WriteBufferSize: 32 << 10,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
