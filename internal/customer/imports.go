@@ -127,6 +127,9 @@ func (s *Stored) Customer() (*Customer, error) {
 	return FromDocument(s.ID, s.ClientID, s.Version, s.Document)
 }
 
+// ETag is the entity tag of the customer it holds, as Customer.ETag.
+func (s *Stored) ETag() string { return ETag(s.ID, s.Version) }
+
 // Snapshot is a consistent view of one client's customers, as Customers.Snapshot gives it.
 type Snapshot struct {
 	// Count is how many customers the snapshot holds.

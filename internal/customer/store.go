@@ -30,6 +30,9 @@ type Store interface {
 type Customers interface {
 	// Customer returns one customer. Errors: NotFound, Unavailable.
 	Customer(ctx context.Context, client int64, id int32) (*Customer, error)
+	// StoredCustomer returns one customer as stored, not decoded (Stored.Customer decodes
+	// it), for readers that can use the document as it is. Errors: NotFound, Unavailable.
+	StoredCustomer(ctx context.Context, client int64, id int32) (*Stored, error)
 	// SearchCustomers returns one page of the client's customers that match q.
 	// Errors: Unavailable.
 	SearchCustomers(ctx context.Context, client int64, q *Query) (*Page, error)

@@ -190,13 +190,18 @@ func noneMatch(header, etag string) bool {
 func (s *server) customerResponse(r *http.Request, c *customer.Customer, status int) (*response, error) {
 	out := s.enc.customer(c)
 	out.OK = true
-	out.Links = []linkJSON{{Rel: "self", Href: s.base(r) + "/v1/Customers/" + strconv.Itoa(int(c.ID))}}
+	out.Links = s.selfLinks(r, c.ID)
 	resp, err := jsonResponse(status, out)
 	if err != nil {
 		return nil, err
 	}
 	resp.ETag = c.ETag()
 	return resp, nil
+}
+
+// selfLinks are the links of customer id's answers.
+func (s *server) selfLinks(r *http.Request, id int32) []linkJSON {
+	return []linkJSON{{Rel: "self", Href: s.base(r) + "/v1/Customers/" + strconv.Itoa(int(id))}}
 }
 
 // base is the scheme and host that links start with.
@@ -276,14 +281,41 @@ func (s *server) getCustomer(r *http.Request, u *customer.User) (*response, erro
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.customers.Customer(r.Context(), u.ClientID, id)
+	st, err := s.customers.StoredCustomer(r.Context(), u.ClientID, id)
 	if err != nil {
 		return nil, err
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && noneMatch(inm, c.ETag()) {
-		return &response{Reply: customer.Reply{Status: http.StatusNotModified, ETag: c.ETag()}}, nil
+	if inm := r.Header.Get("If-None-Match"); inm != "" && noneMatch(inm, st.ETag()) {
+		return &response{Reply: customer.Reply{Status: http.StatusNotModified, ETag: st.ETag()}}, nil
 	}
-	return s.customerResponse(r, c, http.StatusOK)
+	return s.storedResponse(r, st, http.StatusOK)
+}
+
+// storedResponse is customerResponse for a customer as stored: the same bytes, written
+// straight from the stored document without decoding it (wireFromDocument), and ok and
+// the links around them. A document that wireFromDocument does not read is decoded.
+func (s *server) storedResponse(r *http.Request, st *customer.Stored, status int) (*response, error) {
+	wire, ok := s.enc.wireFromDocument(st.ID, st.Document)
+	if !ok {
+		c, err := st.Customer()
+		if err != nil {
+			return nil, err
+		}
+		return s.customerResponse(r, c, status)
+	}
+	links, err := json.Marshal(s.selfLinks(r, st.ID))
+	if err != nil {
+		return nil, err
+	}
+	// wire is {"billing_address":...,"close_on_no_active_services":...}; ok comes first
+	// and links last in customerJSON.
+	b := make([]byte, 0, len(wire)+len(links)+32)
+	b = append(b, `{"ok":true,`...)
+	b = append(b, wire[1:len(wire)-1]...)
+	b = append(b, `,"links":`...)
+	b = append(b, links...)
+	b = append(b, '}')
+	return &response{Reply: customer.Reply{Status: status, Body: b, ETag: st.ETag()}}, nil
 }
 
 func (s *server) replaceCustomer(wr *writeRequest) (*response, error) {

@@ -180,16 +180,25 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Customer returns one customer of the client. Errors: NotFound, Unavailable.
 func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
-	var c *customer.Customer
+	st, err := s.StoredCustomer(ctx, client, id)
+	if err != nil {
+		return nil, err
+	}
+	return st.Customer()
+}
+
+// StoredCustomer returns one customer of the client as stored.
+func (s *Store) StoredCustomer(ctx context.Context, client int64, id int32) (*customer.Stored, error) {
+	var st *customer.Stored
 	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
 		var err error
-		c, err = sqlquery.ScanCustomer(conn.QueryRow(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = $1 AND c.customer_id = $2`, client, id))
+		st, err = sqlquery.ScanStored(conn.QueryRow(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = $1 AND c.customer_id = $2`, client, id))
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound(id)
 	}
-	return c, err
+	return st, err
 }
 
 func notFound(id int32) error { return customer.Errorf(customer.NotFound, "customer %d not found", id) }

@@ -357,15 +357,23 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Customer returns one customer of the client.
 func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
-	row := s.get.QueryRowContext(ctx, client, id)
-	c, err := sqlquery.ScanCustomer(row)
+	st, err := s.StoredCustomer(ctx, client, id)
+	if err != nil {
+		return nil, err
+	}
+	return st.Customer()
+}
+
+// StoredCustomer returns one customer of the client as stored.
+func (s *Store) StoredCustomer(ctx context.Context, client int64, id int32) (*customer.Stored, error) {
+	st, err := sqlquery.ScanStored(s.get.QueryRowContext(ctx, client, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
 	}
 	if err != nil {
 		return nil, s.readErr(err)
 	}
-	return c, nil
+	return st, nil
 }
 
 // SearchCustomers returns one page of the client's customers matching q.
