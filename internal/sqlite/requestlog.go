@@ -40,11 +40,11 @@ var insertRequestLogRows = func() map[int]string {
 // RequestLogSuffix is added to the store's path to name the request log's file. The
 // request log is a database of its own, so that its writes share nothing with the
 // customers' (their writer, transactions, fsyncs and WAL) and its commits do not make
-// the connections that read customers drop the pages they had cached. Its commits are
-// not synced one by one (synchronous=NORMAL; a checkpoint syncs): the records are
-// written after their requests were answered, so a power cut could always lose the last
-// few, and the request log promises no more than that. A crash of the process loses
-// none that were committed.
+// the connections that read customers drop the pages they had cached. Each commit is
+// synced (synchronous=FULL, as the store's), so that a power cut loses no more of the
+// request log than a crash of the process does: the records not yet written, at most
+// the last write interval's. There are a few commits a second, one a batch, each synced
+// on its own goroutine, beside the customers' group commits.
 const RequestLogSuffix = "-requests"
 
 // requestsDB is the request log's database file.
@@ -60,7 +60,7 @@ type requestsDB struct {
 // own in the index by customer, and a leaf written by several commits between two
 // checkpoints is copied back to the file once (a quarter less work a record, measured by
 // BenchmarkRecordRequests). The WAL file keeps that size once it has reached it.
-const requestsPragmas = "&_pragma=synchronous(NORMAL)&_pragma=cache_size(-2000)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(16000)" + mmapPragma
+const requestsPragmas = "&_pragma=cache_size(-2000)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(16000)" + mmapPragma
 
 // openRequests opens (creating if needed, readable by its owner only) the request log's
 // database at path and brings its schema up to date.
