@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/custd/custd/internal/customer"
@@ -40,18 +42,59 @@ var insertRequestLogRows = func() map[int]string {
 // RequestLogSuffix is added to the store's path to name the request log's file. The
 // request log is a database of its own, so that its writes share nothing with the
 // customers' (their writer, transactions, fsyncs and WAL) and its commits do not make
-// the connections that read customers drop the pages they had cached. Each commit is
-// synced (synchronous=FULL, as the store's), so that a power cut loses no more of the
-// request log than a crash of the process does: the records not yet written, at most
-// the last write interval's. There are a few commits a second, one a batch, each synced
-// on its own goroutine, beside the customers' group commits.
+// the connections that read customers drop the pages they had cached.
 const RequestLogSuffix = "-requests"
+
+// requestLogSync is how often the request log's committed records are synced at most:
+// its commits are not synced one by one (synchronous=NORMAL), and a goroutine syncs its
+// WAL this long after a commit, so that a power cut loses no more than the records of
+// the last half second (with those the server had not yet written, well under a second),
+// while a busy server syncs the request log twice a second instead of at every batch.
+const requestLogSync = 500 * time.Millisecond
 
 // requestsDB is the request log's database file.
 type requestsDB struct {
 	write  *sql.DB           // one connection
 	insert map[int]*sql.Stmt // insertRequestLogRows prepared on write, by rows
 	read   *sql.DB
+
+	wal      string      // the path of its WAL
+	unsynced atomic.Bool // a commit happened since the WAL was last synced
+	stop     chan struct{}
+	stopped  chan struct{}
+}
+
+// syncLoop syncs the WAL every requestLogSync while commits happen, and once more when
+// the store closes.
+func (r *requestsDB) syncLoop() {
+	defer close(r.stopped)
+	tick := time.NewTicker(requestLogSync)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if r.unsynced.Swap(false) {
+				r.syncWAL()
+			}
+		case <-r.stop:
+			if r.unsynced.Swap(false) {
+				r.syncWAL()
+			}
+			return
+		}
+	}
+}
+
+// syncWAL makes every frame written to the WAL durable (fsync is the file's, whichever
+// descriptor asks). A failure is not reported: a disk that cannot sync fails the
+// store's own writes, which are synced at every commit, and those are reported.
+func (r *requestsDB) syncWAL() {
+	f, err := os.Open(r.wal)
+	if err != nil {
+		return
+	}
+	f.Sync()
+	f.Close()
 }
 
 // requestsPragmas are those of the request log's connections beside dsn's. The statement
@@ -60,7 +103,7 @@ type requestsDB struct {
 // own in the index by customer, and a leaf written by several commits between two
 // checkpoints is copied back to the file once (a quarter less work a record, measured by
 // BenchmarkRecordRequests). The WAL file keeps that size once it has reached it.
-const requestsPragmas = "&_pragma=cache_size(-2000)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(16000)" + mmapPragma
+const requestsPragmas = "&_pragma=synchronous(NORMAL)&_pragma=cache_size(-2000)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(16000)" + mmapPragma
 
 // openRequests opens (creating if needed, readable by its owner only) the request log's
 // database at path and brings its schema up to date.
@@ -85,7 +128,8 @@ func openRequests(ctx context.Context, path string) (*requestsDB, error) {
 		wdb.Close()
 		return nil, explain(path, err)
 	}
-	r := &requestsDB{write: wdb, insert: map[int]*sql.Stmt{}}
+	r := &requestsDB{write: wdb, insert: map[int]*sql.Stmt{}, wal: path + "-wal", stop: make(chan struct{}), stopped: make(chan struct{})}
+	go r.syncLoop()
 	for n, query := range insertRequestLogRows {
 		if r.insert[n], err = wdb.PrepareContext(ctx, query); err != nil {
 			r.close()
@@ -102,9 +146,17 @@ func openRequests(ctx context.Context, path string) (*requestsDB, error) {
 }
 
 func (r *requestsDB) close() error {
+	select {
+	case <-r.stopped: // closed before
+	default:
+		close(r.stop)
+		<-r.stopped
+	}
 	var errs []error
 	for _, st := range r.insert {
-		errs = append(errs, st.Close())
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
 	}
 	errs = append(errs, r.write.Close())
 	if r.read != nil {
@@ -162,6 +214,7 @@ func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest
 	if err := tx.Commit(); err != nil {
 		return unavailable(err)
 	}
+	s.requests.unsynced.Store(true)
 	return nil
 }
 
