@@ -654,6 +654,12 @@ for scenario in $scenarios; do
 				# where the server's checkpoints happen to fall.
 				psql "$pg_server" -qc CHECKPOINT >/dev/null
 			fi
+			# Every run starts with the previous run's writes on disk (its WAL, the checkpoint
+			# after it, the kernel's dirty pages), so that they are not written during this
+			# run, which is another target's when the targets take turns.
+			sync
+			sleep 2
+			sync
 			read -r -a procs <<<"${turls[$target]}"
 			n=${#procs[@]}
 			cpu0=$(target_ticks "$target")
