@@ -115,10 +115,7 @@ func openRequests(ctx context.Context, path string) (*requestsDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxIdleTime(0)
-	wdb.SetConnMaxLifetime(0)
+	oneConnection(wdb)
 	var mode string
 	if err := wdb.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
 		wdb.Close()

@@ -87,10 +87,7 @@ func open(ctx context.Context, path string, create bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxIdleTime(0)
-	wdb.SetConnMaxLifetime(0)
+	oneConnection(wdb)
 	if err := initialize(ctx, wdb); err != nil {
 		wdb.Close()
 		return nil, explain(path, err)
@@ -210,6 +207,15 @@ func createPrivate(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// oneConnection makes db keep exactly one connection open for good: a writing
+// connection, whose prepared statements and settings must last.
+func oneConnection(db *sql.DB) {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
 }
 
 // Pragmas of each kind of connection, beside those every connection has (dsn).
