@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 
 	"github.com/custd/custd/internal/customer"
 )
@@ -62,24 +61,7 @@ type member struct{ key, val []byte }
 
 // scanMembers appends the members of the object o to ms, in order.
 func scanMembers(o []byte, ms []member) []member {
-	for i := skipSpace(o, 1); o[i] != '}'; {
-		e := stringEnd(o, i)
-		key := o[i+1 : e-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			var k string
-			json.Unmarshal(o[i:e], &k)
-			key = []byte(k)
-		}
-		i = skipSpace(o, skipSpace(o, e)+1) // past ':'
-		e = skipValue(o, i)
-		if e == i {
-			panic("httpapi: not a JSON value at " + strconv.Itoa(i)) // as json.Marshal writes none
-		}
-		ms = append(ms, member{key, o[i:e]})
-		if i = skipSpace(o, e); o[i] == ',' {
-			i = skipSpace(o, i+1)
-		}
-	}
+	eachMember(o, func(k, v []byte) { ms = append(ms, member{k, v}) })
 	return ms
 }
 

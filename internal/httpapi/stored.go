@@ -232,6 +232,32 @@ func members(o []byte, names []string, into [][]byte) {
 		return
 	}
 	next := 0
+	eachMember(o, func(k, v []byte) {
+		slot := -1
+		if next < len(names) && string(k) == names[next] {
+			slot = next
+		} else {
+			for j, name := range names {
+				if string(k) == name {
+					slot = j
+					break
+				}
+			}
+		}
+		if slot < 0 {
+			return
+		}
+		next = slot + 1
+		if string(v) == "null" {
+			v = nil
+		}
+		into[slot] = v
+	})
+}
+
+// eachMember calls f with the name (unescaped) and the value's text of each member of
+// the object o, in order. It panics where o is not JSON; the callers recover.
+func eachMember(o []byte, f func(name, value []byte)) {
 	for i := skipSpace(o, 1); o[i] != '}'; {
 		if o[i] != '"' {
 			panic("httpapi: not a member name")
@@ -255,25 +281,7 @@ func members(o []byte, names []string, into [][]byte) {
 		if i = skipSpace(o, e); o[i] == ',' {
 			i = skipSpace(o, i+1)
 		}
-		slot := -1
-		if next < len(names) && string(k) == names[next] {
-			slot = next
-		} else {
-			for j, name := range names {
-				if string(k) == name {
-					slot = j
-					break
-				}
-			}
-		}
-		if slot < 0 {
-			continue
-		}
-		next = slot + 1
-		if string(v) == "null" {
-			v = nil
-		}
-		into[slot] = v
+		f(k, v)
 	}
 }
 
