@@ -2,8 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,4 +72,122 @@ func requestIDs(t *testing.T, s *sqlite.Store, client int64) []string {
 		ids = append(ids, r.RequestID)
 	}
 	return ids
+}
+
+// TestRequestLogIndexByCustomer: the writer adds records to the index by customer once
+// enough wait, and a read by customer first adds those that still wait, so that it finds
+// every record stored.
+func TestRequestLogIndexByCustomer(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "custd.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.CreateClient(ctx, "acme", "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlite.SetRequestLogIndexAfter(s, 10)
+	start := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	record := func(from, to int) {
+		t.Helper()
+		var rs []*customer.LoggedRequest
+		for i := from; i < to; i++ {
+			r := &customer.LoggedRequest{ClientID: c.ID, RequestID: fmt.Sprintf("r%d", i), Created: start.Add(time.Duration(i) * time.Second),
+				Method: "GET", Path: fmt.Sprintf("/v1/Customers/%d", 1+i%3), Status: 200, Username: "alice", CustomerID: int32(1 + i%3)}
+			r.Clean()
+			rs = append(rs, r)
+		}
+		if err := s.RecordRequests(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+path+sqlite.RequestLogSuffix+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	indexed := func() (n int) {
+		t.Helper()
+		if err := db.QueryRow(`SELECT count(*) FROM request_logs_customers`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	record(0, 6)
+	if n := indexed(); n != 0 {
+		t.Fatalf("6 records waiting, below the writer's 10: %d indexed", n)
+	}
+	record(6, 12)
+	if n := indexed(); n != 12 {
+		t.Fatalf("12 records waiting, the writer's 10 reached: %d indexed", n)
+	}
+	record(12, 14) // these two wait
+	page, err := s.RequestLog(ctx, c.ID, &customer.RequestLogQuery{CustomerIDs: []int32{2}, Page: 1, PageSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range page.Requests {
+		got = append(got, r.RequestID)
+	}
+	if strings.Join(got, " ") != "r13 r10 r7" || !page.HasMore {
+		t.Fatalf("customer 2, newest first: %v (more: %v)", got, page.HasMore)
+	}
+	if n := indexed(); n != 14 {
+		t.Fatalf("after a read by customer: %d indexed", n)
+	}
+}
+
+// TestRequestLogIndexByCustomerMigrates: a request log kept by an older custd, whose
+// table had its index by customer, reads by customer after the upgrade.
+func TestRequestLogIndexByCustomerMigrates(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "custd.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateClient(ctx, "acme", "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", "file:"+path+sqlite.RequestLogSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DROP TABLE request_logs_customers; DROP TABLE request_logs_indexed;
+		CREATE INDEX request_logs_customer ON request_logs (client_id, customer_id, created_date);
+		DELETE FROM schema_migrations WHERE version >= 2`); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []any{7, nil, 7, 8} {
+		if _, err := db.Exec(`INSERT INTO request_logs (client_id, created_date, request_id, method, path, query, status,
+			duration_us, username, username_fold, customer_id, replayed) VALUES (?, ?, ?, 'GET', '/v1/Customers', '', 200, 1500,
+			'alice', 'alice', ?, 0)`, c.ID, 1764500000000+int64(i), fmt.Sprintf("old-%d", i), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s, err = sqlite.OpenExisting(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	page, err := s.RequestLog(ctx, c.ID, &customer.RequestLogQuery{CustomerIDs: []int32{7}, Page: 1, PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range page.Requests {
+		got = append(got, r.RequestID)
+	}
+	if strings.Join(got, " ") != "old-2 old-0" {
+		t.Fatalf("customer 7 after the upgrade: %v", got)
+	}
 }

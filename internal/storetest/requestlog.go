@@ -220,3 +220,43 @@ func testRequestLogPurge(t *testing.T, f *fixture) {
 		t.Fatalf("second purge: %d %v", n, err)
 	}
 }
+
+// testRequestLogPurgeByCustomer: records purged are no longer found by customer, those
+// kept are, and so are those stored after a purge that deleted every record.
+func testRequestLogPurgeByCustomer(t *testing.T, f *fixture) {
+	byCustomer := func(id int32) string {
+		t.Helper()
+		return requestIDs(f.requestLog(f.acme, customer.RequestLogQuery{CustomerIDs: []int32{id}}))
+	}
+	var rs []*customer.LoggedRequest
+	for i := range 6 {
+		r := logged(f.acme, i, "GET", 200)
+		r.CustomerID = int32(7 + i%2)
+		rs = append(rs, r)
+	}
+	f.record(rs...)
+	if got := byCustomer(7); got != "req-acme-4 req-acme-2 req-acme-0" {
+		t.Fatalf("customer 7 before the purge: %q", got)
+	}
+	if _, err := f.s.PurgeRequestLog(f.ctx, logDay.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := byCustomer(7); got != "req-acme-4" {
+		t.Fatalf("customer 7 after purging the first three minutes: %q", got)
+	}
+	if _, err := f.s.PurgeRequestLog(f.ctx, logDay.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := requestIDs(f.requestLog(f.acme, customer.RequestLogQuery{})); got != "" {
+		t.Fatalf("after purging every record: %q", got)
+	}
+	later := logged(f.acme, 90, "PUT", 200)
+	later.CustomerID = 8
+	f.record(later)
+	if got := byCustomer(8); got != "req-acme-90" {
+		t.Fatalf("customer 8, stored after a purge of every record: %q", got)
+	}
+	if got := byCustomer(7); got != "" {
+		t.Fatalf("customer 7, all purged: %q", got)
+	}
+}

@@ -61,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 		{"RequestLogRecords", testRequestLogRecords},
 		{"RequestLogFilters", testRequestLogFilters},
 		{"RequestLogPurge", testRequestLogPurge},
+		{"RequestLogPurgeByCustomer", testRequestLogPurgeByCustomer},
 		{"FeedClaims", testFeedClaims},
 		{"FeedOfEveryClient", testFeedOfEveryClient},
 		{"Sessions", testSessions},
