@@ -488,15 +488,23 @@ func skipSpace(raw []byte, i int) int {
 func skipValue(raw []byte, i int) int {
 	switch raw[i] {
 	case '"':
-		for j := i + 1; j < len(raw); j++ {
-			switch raw[j] {
-			case '\\':
-				j++ // the escaped character, whatever it is
-			case '"':
-				return j + 1
+		// The next quote that an even number of backslashes (an escaped backslash each
+		// pair) or none precedes; bytes.IndexByte finds the quotes many bytes at a time.
+		for j := i + 1; ; {
+			q := bytes.IndexByte(raw[j:], '"')
+			if q < 0 {
+				return len(raw)
 			}
+			q += j
+			p := q - 1
+			for p > i && raw[p] == '\\' {
+				p--
+			}
+			if (q-1-p)%2 == 0 {
+				return q + 1
+			}
+			j = q + 1
 		}
-		return len(raw)
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(raw); j++ {

@@ -40,6 +40,7 @@ func TestObjectMembersAgreesWithEncodingJSON(t *testing.T) {
 		`{"we\u0069rd":"k","":""}`,
 		"{\"t\":\t\"tab\"\n,\r\n\"n\":-1.5e3}",
 		`{"a":"\\","b":[[],[[1]],{}],"c":"{[","d":1e5}`,
+		`{"a":"\\\\","b":"q\"\\","c":"\\\"}","d":["\\",{"e":"\""}],"f":""}`,
 	} {
 		checkMembers(t, []byte(in))
 	}

@@ -419,6 +419,15 @@ func (w *wireWriter) time(r []byte, optional bool) {
 		w.raw("null")
 		return
 	}
+	if utcMillis(r) {
+		// As stored, it is already the wire's text: to the millisecond, in UTC.
+		if w.e.layout == TimeRFC3339.layout() {
+			w.b = append(w.b, r...)
+		} else {
+			w.b = append(append(w.b, r[:len(r)-2]...), '"')
+		}
+		return
+	}
 	if r != nil && t.UnmarshalJSON(r) != nil {
 		w.ok = false
 		return
@@ -426,6 +435,26 @@ func (w *wireWriter) time(r []byte, optional bool) {
 	w.b = append(w.b, '"')
 	w.b = t.UTC().AppendFormat(w.b, w.e.layout)
 	w.b = append(w.b, '"')
+}
+
+// utcMillis reports whether r is a quoted UTC date-time with three digits of
+// milliseconds, "2006-01-02T15:04:05.000Z", as time.Time's MarshalJSON writes most stored
+// times: the text that both wire forms write for it (the one without its Z).
+func utcMillis(r []byte) bool {
+	const shape = `"dddd-dd-ddTdd:dd:dd.dddZ"`
+	if len(r) != len(shape) {
+		return false
+	}
+	for i := range len(shape) {
+		if shape[i] == 'd' {
+			if r[i] < '0' || r[i] > '9' {
+				return false
+			}
+		} else if r[i] != shape[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // date writes a date member (the profile's date of birth), or null.
