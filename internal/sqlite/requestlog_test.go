@@ -22,25 +22,18 @@ func TestRestoreSetsRequestLogAside(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "custd.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.CreateClient(ctx, "acme", "Acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, client := openWithClient(t, path)
 	backup := filepath.Join(dir, "backup.db")
 	if _, err := sqlite.Backup(ctx, path, backup); err != nil {
 		t.Fatal(err)
 	}
-	rec := &customer.LoggedRequest{ClientID: c.ID, RequestID: "after-the-backup", Created: time.Now(), Method: "GET",
+	rec := &customer.LoggedRequest{ClientID: client, RequestID: "after-the-backup", Created: time.Now(), Method: "GET",
 		Path: "/v1/Customers", Status: 200, Username: "alice"}
 	if err := s.RecordRequests(ctx, []*customer.LoggedRequest{rec}); err != nil {
 		t.Fatal(err)
 	}
-	if got := requestIDs(t, s, c.ID); len(got) != 1 {
-		t.Fatalf("before the restore: %v", got)
+	if got, _ := requestIDs(t, s, client, customer.RequestLogQuery{}); got != "after-the-backup" {
+		t.Fatalf("before the restore: %q", got)
 	}
 	s.Close()
 
@@ -56,22 +49,43 @@ func TestRestoreSetsRequestLogAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got := requestIDs(t, s, c.ID); len(got) != 0 {
-		t.Fatalf("the restored store shows the old request log: %v", got)
+	if got, _ := requestIDs(t, s, client, customer.RequestLogQuery{}); got != "" {
+		t.Fatalf("the restored store shows the old request log: %q", got)
 	}
 }
 
-func requestIDs(t *testing.T, s *sqlite.Store, client int64) []string {
+// openWithClient opens a new store at path with one client, acme, and returns its id.
+func openWithClient(t *testing.T, path string) (*sqlite.Store, int64) {
 	t.Helper()
-	page, err := s.RequestLog(context.Background(), client, &customer.RequestLogQuery{Page: 1, PageSize: 100})
+	s, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, r := range page.Requests {
-		ids = append(ids, r.RequestID)
+	c, err := s.CreateClient(context.Background(), "acme", "Acme")
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
 	}
-	return ids
+	return s, c.ID
+}
+
+// requestIDs returns the request ids of the page of the client's request log that q
+// asks for (the first 100 records when it names no page), in its order, and whether a
+// later page has records.
+func requestIDs(t *testing.T, s *sqlite.Store, client int64, q customer.RequestLogQuery) (ids string, more bool) {
+	t.Helper()
+	if q.Page == 0 {
+		q.Page, q.PageSize = 1, 100
+	}
+	page, err := s.RequestLog(context.Background(), client, &q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range page.Requests {
+		got = append(got, r.RequestID)
+	}
+	return strings.Join(got, " "), page.HasMore
 }
 
 // TestRequestLogIndexByCustomer: the writer adds records to the index by customer once
@@ -80,22 +94,15 @@ func requestIDs(t *testing.T, s *sqlite.Store, client int64) []string {
 func TestRequestLogIndexByCustomer(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "custd.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, client := openWithClient(t, path)
 	defer s.Close()
-	c, err := s.CreateClient(ctx, "acme", "Acme")
-	if err != nil {
-		t.Fatal(err)
-	}
 	sqlite.SetRequestLogIndexAfter(s, 10)
 	start := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	record := func(from, to int) {
 		t.Helper()
 		var rs []*customer.LoggedRequest
 		for i := from; i < to; i++ {
-			r := &customer.LoggedRequest{ClientID: c.ID, RequestID: fmt.Sprintf("r%d", i), Created: start.Add(time.Duration(i) * time.Second),
+			r := &customer.LoggedRequest{ClientID: client, RequestID: fmt.Sprintf("r%d", i), Created: start.Add(time.Duration(i) * time.Second),
 				Method: "GET", Path: fmt.Sprintf("/v1/Customers/%d", 1+i%3), Status: 200, Username: "alice", CustomerID: int32(1 + i%3)}
 			r.Clean()
 			rs = append(rs, r)
@@ -126,16 +133,8 @@ func TestRequestLogIndexByCustomer(t *testing.T) {
 		t.Fatalf("12 records waiting, the writer's 10 reached: %d indexed", n)
 	}
 	record(12, 14) // these two wait
-	page, err := s.RequestLog(ctx, c.ID, &customer.RequestLogQuery{CustomerIDs: []int32{2}, Page: 1, PageSize: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, r := range page.Requests {
-		got = append(got, r.RequestID)
-	}
-	if strings.Join(got, " ") != "r13 r10 r7" || !page.HasMore {
-		t.Fatalf("customer 2, newest first: %v (more: %v)", got, page.HasMore)
+	if got, more := requestIDs(t, s, client, customer.RequestLogQuery{CustomerIDs: []int32{2}, Page: 1, PageSize: 3}); got != "r13 r10 r7" || !more {
+		t.Fatalf("customer 2, newest first: %q (more: %v)", got, more)
 	}
 	if n := indexed(); n != 14 {
 		t.Fatalf("after a read by customer: %d indexed", n)
@@ -147,14 +146,7 @@ func TestRequestLogIndexByCustomer(t *testing.T) {
 func TestRequestLogIndexByCustomerMigrates(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "custd.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.CreateClient(ctx, "acme", "Acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, client := openWithClient(t, path)
 	s.Close()
 	db, err := sql.Open("sqlite", "file:"+path+sqlite.RequestLogSuffix)
 	if err != nil {
@@ -168,7 +160,7 @@ func TestRequestLogIndexByCustomerMigrates(t *testing.T) {
 	for i, id := range []any{7, nil, 7, 8} {
 		if _, err := db.Exec(`INSERT INTO request_logs (client_id, created_date, request_id, method, path, query, status,
 			duration_us, username, username_fold, customer_id, replayed) VALUES (?, ?, ?, 'GET', '/v1/Customers', '', 200, 1500,
-			'alice', 'alice', ?, 0)`, c.ID, 1764500000000+int64(i), fmt.Sprintf("old-%d", i), id); err != nil {
+			'alice', 'alice', ?, 0)`, client, 1764500000000+int64(i), fmt.Sprintf("old-%d", i), id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,15 +171,7 @@ func TestRequestLogIndexByCustomerMigrates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	page, err := s.RequestLog(ctx, c.ID, &customer.RequestLogQuery{CustomerIDs: []int32{7}, Page: 1, PageSize: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, r := range page.Requests {
-		got = append(got, r.RequestID)
-	}
-	if strings.Join(got, " ") != "old-2 old-0" {
-		t.Fatalf("customer 7 after the upgrade: %v", got)
+	if got, _ := requestIDs(t, s, client, customer.RequestLogQuery{CustomerIDs: []int32{7}}); got != "old-2 old-0" {
+		t.Fatalf("customer 7 after the upgrade: %q", got)
 	}
 }
