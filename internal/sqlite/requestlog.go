@@ -222,7 +222,9 @@ func (s *Store) RecordRequests(ctx context.Context, rs []*customer.LoggedRequest
 	}
 	s.requests.unsynced.Store(true)
 	if last-through >= s.requests.indexAfter {
-		return s.requests.indexCustomers(ctx)
+		// The records are stored: a failure here leaves them to be indexed by the next
+		// batch or the next read by customer (which reports it, if it fails again).
+		s.requests.indexCustomers(ctx)
 	}
 	return nil
 }
