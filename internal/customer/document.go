@@ -68,3 +68,11 @@ func (q *Query) PageOf(cs []*Customer) *Page {
 	}
 	return &Page{Customers: cs}
 }
+
+// StoredPageOf is PageOf for customers as stored.
+func (q *Query) StoredPageOf(cs []*Stored) *StoredPage {
+	if len(cs) > q.PageSize {
+		return &StoredPage{Customers: cs[:q.PageSize], HasMore: true}
+	}
+	return &StoredPage{Customers: cs}
+}

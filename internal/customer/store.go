@@ -36,6 +36,9 @@ type Customers interface {
 	// SearchCustomers returns one page of the client's customers that match q.
 	// Errors: Unavailable.
 	SearchCustomers(ctx context.Context, client int64, q *Query) (*Page, error)
+	// SearchStored is SearchCustomers with the customers as stored, not decoded, for
+	// readers that can use the documents as they are. Errors: Unavailable.
+	SearchStored(ctx context.Context, client int64, q *Query) (*StoredPage, error)
 	// WriteCustomer creates, replaces or changes one customer in one transaction, by
 	// calling Apply. Errors: Invalid, NotFound, Conflict, PreconditionFailed, Unavailable.
 	WriteCustomer(ctx context.Context, w *Write) (*Customer, error)
@@ -338,6 +341,12 @@ const (
 // Page is one page of search results.
 type Page struct {
 	Customers []*Customer
+	HasMore   bool
+}
+
+// StoredPage is one page of a search, its customers as stored.
+type StoredPage struct {
+	Customers []*Stored
 	HasMore   bool
 }
 

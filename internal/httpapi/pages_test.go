@@ -18,7 +18,7 @@ type countingStore struct {
 	reading, most atomic.Int64
 }
 
-func (c *countingStore) SearchCustomers(ctx context.Context, client int64, q *customer.Query) (*customer.Page, error) {
+func (c *countingStore) SearchStored(ctx context.Context, client int64, q *customer.Query) (*customer.StoredPage, error) {
 	n := c.reading.Add(int64(q.PageSize))
 	defer c.reading.Add(-int64(q.PageSize))
 	for {
@@ -28,7 +28,7 @@ func (c *countingStore) SearchCustomers(ctx context.Context, client int64, q *cu
 		}
 	}
 	time.Sleep(20 * time.Millisecond) // a page takes a while to read
-	return c.Store.SearchCustomers(ctx, client, q)
+	return c.Store.SearchStored(ctx, client, q)
 }
 
 // TestLargePagesShareABoundedBudget: 32 concurrent pages of 500 are all answered, but at

@@ -210,6 +210,28 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 	if none {
 		return &customer.Page{}, nil
 	}
+	found, err := search(ctx, s, client, q, sqlquery.ScanCustomer)
+	if err != nil {
+		return nil, err
+	}
+	return q.PageOf(found), nil
+}
+
+// SearchStored returns one page of the client's customers that match q, as stored.
+func (s *Store) SearchStored(ctx context.Context, client int64, q *customer.Query) (*customer.StoredPage, error) {
+	q, none := storableQuery(q)
+	if none {
+		return &customer.StoredPage{}, nil
+	}
+	found, err := search(ctx, s, client, q, sqlquery.ScanStored)
+	if err != nil {
+		return nil, err
+	}
+	return q.StoredPageOf(found), nil
+}
+
+// search reads the rows of a search of a query that storableQuery kept, each with scan.
+func search[T any](ctx context.Context, s *Store, client int64, q *customer.Query, scan func(sqlquery.Scanner) (T, error)) ([]T, error) {
 	where, order, args := sqlquery.Search(dialect{}, client, q)
 	// A search is planned for its own values, never from a cached generic plan: a generic
 	// plan cannot tell a rare name fragment (read the trigram index) from a common one
@@ -225,7 +247,7 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 		query = sqlquery.SelectCustomer + " JOIN (SELECT c.customer_id FROM customers c WHERE " + where + " ORDER BY " + order +
 			sqlquery.Limit(q) + ") page ON page.customer_id = c.customer_id ORDER BY " + order
 	}
-	var found []*customer.Customer
+	var found []T
 	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
 		rows, err := conn.Query(ctx, query, args...)
 		if err != nil {
@@ -233,7 +255,7 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 		}
 		defer rows.Close()
 		for rows.Next() {
-			c, err := sqlquery.ScanCustomer(rows)
+			c, err := scan(rows)
 			if err != nil {
 				return err
 			}
@@ -244,7 +266,7 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 	if err != nil {
 		return nil, err
 	}
-	return q.PageOf(found), nil
+	return found, nil
 }
 
 // storableQuery drops the text values of q that PostgreSQL cannot hold in a text column

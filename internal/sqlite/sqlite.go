@@ -384,15 +384,33 @@ func (s *Store) StoredCustomer(ctx context.Context, client int64, id int32) (*cu
 
 // SearchCustomers returns one page of the client's customers matching q.
 func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Query) (*customer.Page, error) {
+	found, err := search(ctx, s, client, q, sqlquery.ScanCustomer)
+	if err != nil {
+		return nil, err
+	}
+	return q.PageOf(found), nil
+}
+
+// SearchStored returns one page of the client's customers that match q, as stored.
+func (s *Store) SearchStored(ctx context.Context, client int64, q *customer.Query) (*customer.StoredPage, error) {
+	found, err := search(ctx, s, client, q, sqlquery.ScanStored)
+	if err != nil {
+		return nil, err
+	}
+	return q.StoredPageOf(found), nil
+}
+
+// search reads the rows of a search, each with scan.
+func search[T any](ctx context.Context, s *Store, client int64, q *customer.Query, scan func(sqlquery.Scanner) (T, error)) ([]T, error) {
 	query, args := searchSQL(client, q)
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.readErr(err)
 	}
 	defer rows.Close()
-	var found []*customer.Customer
+	var found []T
 	for rows.Next() {
-		c, err := sqlquery.ScanCustomer(rows)
+		c, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -401,7 +419,7 @@ func (s *Store) SearchCustomers(ctx context.Context, client int64, q *customer.Q
 	if err := rows.Err(); err != nil {
 		return nil, s.readErr(err)
 	}
-	return q.PageOf(found), nil
+	return found, nil
 }
 
 // searchSQL returns the query of a search and its parameters.

@@ -201,6 +201,25 @@ func checkQuery(t *testing.T, f *fixture, all []*customer.Customer, q customer.Q
 	for i, c := range page.Customers {
 		same(t, c, want[i])
 	}
+	// The same page as stored: the same customers, in order, as their documents say.
+	stored, err := f.s.SearchStored(f.ctx, f.acme.ClientID, &q)
+	if err != nil {
+		t.Fatalf("query %s, as stored: %v", describe(&q), err)
+	}
+	if len(stored.Customers) != len(want) || stored.HasMore != hasMore {
+		t.Fatalf("query %s, as stored: %d customers has_more=%v, want %d has_more=%v", describe(&q), len(stored.Customers), stored.HasMore, len(want), hasMore)
+	}
+	for i, st := range stored.Customers {
+		c, err := st.Customer()
+		if err != nil {
+			t.Fatalf("query %s, as stored, customer %d: %v", describe(&q), st.ID, err)
+		}
+		if st.ID != want[i].ID || st.ClientID != f.acme.ClientID || st.Version != want[i].Version {
+			t.Fatalf("query %s, as stored, record %d: id %d client %d version %d, want %d %d %d", describe(&q), i,
+				st.ID, st.ClientID, st.Version, want[i].ID, f.acme.ClientID, want[i].Version)
+		}
+		same(t, c, want[i])
+	}
 }
 
 func testSearch(t *testing.T, f *fixture) {

@@ -856,6 +856,8 @@ func testCallerOutOfTime(t *testing.T, f *fixture) {
 		check("Customer", err)
 		_, err = f.s.SearchCustomers(ctx, f.acme.ClientID, &customer.Query{Page: 1, PageSize: 10})
 		check("SearchCustomers", err)
+		_, err = f.s.SearchStored(ctx, f.acme.ClientID, &customer.Query{Page: 1, PageSize: 10})
+		check("SearchStored", err)
 		w := full()
 		w.Status = customer.StatusOpen
 		_, err = f.s.WriteCustomer(ctx, &customer.Write{Client: f.acme.ClientID, User: f.acme.ID, ID: c.ID, Input: &w})
