@@ -63,16 +63,21 @@ func DocumentFieldIDs(ids []int32, doc []byte) ([]int32, error) {
 // PageOf makes the page of q from the customers a store read for it: up to one more than
 // the page size, the extra one only telling that a later page has records.
 func (q *Query) PageOf(cs []*Customer) *Page {
-	if len(cs) > q.PageSize {
-		return &Page{Customers: cs[:q.PageSize], HasMore: true}
-	}
-	return &Page{Customers: cs}
+	cs, more := pageOf(q.PageSize, cs)
+	return &Page{Customers: cs, HasMore: more}
 }
 
 // StoredPageOf is PageOf for customers as stored.
 func (q *Query) StoredPageOf(cs []*Stored) *StoredPage {
-	if len(cs) > q.PageSize {
-		return &StoredPage{Customers: cs[:q.PageSize], HasMore: true}
+	cs, more := pageOf(q.PageSize, cs)
+	return &StoredPage{Customers: cs, HasMore: more}
+}
+
+// pageOf returns a page of size records from those a store read for it (up to one more
+// than size), and whether a later page has records.
+func pageOf[T any](size int, rs []T) ([]T, bool) {
+	if len(rs) > size {
+		return rs[:size], true
 	}
-	return &StoredPage{Customers: cs}
+	return rs, false
 }

@@ -130,10 +130,8 @@ type RequestLogPage struct {
 // PageOf makes the page of q from the records a store read for it: up to one more than
 // the page size, the extra one only telling that a later page has records.
 func (q *RequestLogQuery) PageOf(rs []*LoggedRequest) *RequestLogPage {
-	if len(rs) > q.PageSize {
-		return &RequestLogPage{Requests: rs[:q.PageSize], HasMore: true}
-	}
-	return &RequestLogPage{Requests: rs}
+	rs, more := pageOf(q.PageSize, rs)
+	return &RequestLogPage{Requests: rs, HasMore: more}
 }
 
 // PurgeRows is how many request log records one statement of a purge deletes at most, so
