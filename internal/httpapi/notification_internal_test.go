@@ -26,17 +26,24 @@ type notificationData struct {
 	Changes  []changeJSON    `json:"changes"`
 }
 
-func TestNotificationBodyIsWhatJSONMarshalWrites(t *testing.T) {
+// sampleCustomer is version 1 of customer 7 with the values of testdata/customer-body.json,
+// created (and updated) at created.
+func sampleCustomer(tb testing.TB) (first *customer.Customer, created time.Time) {
+	tb.Helper()
 	body, err := os.ReadFile("testdata/customer-body.json")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	in, err := decodeCustomer(body, forReplace, 1)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	created := time.Date(2026, 11, 30, 9, 31, 44, 903_000_000, time.UTC)
-	first := &customer.Customer{ID: 7, ClientID: 1, Version: 1, CreatedBy: 3, CreatedDate: created, UpdatedDate: created, Writable: *in}
+	created = time.Date(2026, 11, 30, 9, 31, 44, 903_000_000, time.UTC)
+	return &customer.Customer{ID: 7, ClientID: 1, Version: 1, CreatedBy: 3, CreatedDate: created, UpdatedDate: created, Writable: *in}, created
+}
+
+func TestNotificationBodyIsWhatJSONMarshalWrites(t *testing.T) {
+	first, created := sampleCustomer(t)
 	next := *first
 	next.Version, next.UpdatedDate = 2, created.Add(time.Second)
 	email, culture := `a<b>&"c"@ex\ample.com`, "fr-CA é \u2028"
