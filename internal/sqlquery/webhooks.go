@@ -138,7 +138,7 @@ func ClaimsSQL(d Dialect, ids []int64) (string, []any) {
 	return `SELECT d.id, ` + receiverColumns(d) + `, ` + versionColumns(d) + `
 		FROM webhook_deliveries d
 		JOIN webhook_receivers r ON r.id = d.receiver_id
-		JOIN customer_versions v ON v.customer_id = d.object_id AND v.version = d.version
+		JOIN customer_versions v ON v.event_id = d.event_id
 		LEFT JOIN customer_versions p ON p.customer_id = v.customer_id AND p.version = v.version - 1
 		WHERE ` + joinConds(b), b.args
 }
