@@ -16,7 +16,10 @@
 # pocketbase"), BENCH_DISK_DURATION (5s), BENCH_KEEP=1 keeps the stores and
 # logs under bench/results/tmp.
 #
-# Targets: pocketbase, and any number of custd servers, each with a store of its own:
+# Targets: pocketbase, and any number of custd servers, each with a store of its own.
+# BENCH_PB_REQUEST_LOG=off runs PocketBase at its fastest, with its request log off
+# (on, PocketBase's default, otherwise); the report says which.
+#
 #   custd        the working tree's custd
 #   custd-base   custd built from BENCH_BASE_REV (9ef2f57, the code before history,
 #                webhooks, the request log and metrics), checked out with git worktree
@@ -86,6 +89,8 @@ base_rev=${BENCH_BASE_REV:-9ef2f57}
 seed_copy=${BENCH_SEED_COPY:-0}
 pg_grow=${BENCH_PG_GROW:-0}
 hook_drain=${BENCH_HOOK_DRAIN:-600}
+pb_request_log=${BENCH_PB_REQUEST_LOG:-on}
+case $pb_request_log in on | off) ;; *) echo "bench: BENCH_PB_REQUEST_LOG must be on or off" >&2; exit 2 ;; esac
 seed_store=${BENCH_SEED_STORE:-}
 wait_load_below=${BENCH_WAIT_LOAD:-}
 wait_until=${BENCH_WAIT_UNTIL:-}
@@ -564,7 +569,7 @@ if [[ " $targets " == *" pocketbase "* ]]; then
 	next_port=$((port + 1))
 	url[pocketbase]=http://127.0.0.1:$port
 	"$tmp/pocketbase" serve --http "127.0.0.1:$port" --dir "$tmp/pb-data" --bench-password "$password" \
-		>"$tmp/pocketbase.log" 2>&1 &
+		--bench-request-log "$pb_request_log" >"$tmp/pocketbase.log" 2>&1 &
 	pid[pocketbase]=$!
 	tpids[pocketbase]=$!
 	turls[pocketbase]=${url[pocketbase]}
@@ -816,7 +821,11 @@ has_target pocketbase && pb_col=" ÷ PocketBase |"
 		[ -z "${hooks[$t]:-}" ] || d+=", one active webhook receiver (bench/cmd/hookreceiver) subscribed to every event type"
 		echo "- $t: $d${e:+, with $e}"
 	done
-	has_target pocketbase && echo "- pocketbase: PocketBase $pb_version (default settings, request log on)"
+	if [ "$pb_request_log" = on ]; then
+		has_target pocketbase && echo "- pocketbase: PocketBase $pb_version (default settings, request log on)"
+	else
+		has_target pocketbase && echo "- pocketbase: PocketBase $pb_version at its fastest: default settings but its request log off (logs kept 0 days)"
+	fi
 	if [ "$seed_copy" = 1 ]; then
 		echo "- stores:"
 		printf '  %s\n' "${copy_notes[@]}"

@@ -14,7 +14,8 @@
 // commit is not fsynced, so a power loss can lose the last commits. custd's
 // SQLite store runs synchronous=FULL; the disk figures of each run show what
 // that difference costs. PocketBase's request log (written to auxiliary.db)
-// also stays on, as a user would have it.
+// also stays on, as a user would have it, unless --bench-request-log=off: PocketBase at
+// its fastest, its logs' retention set to 0 days, which stops writing them.
 //
 // This module takes modernc.org/sqlite at the version custd uses, with the libc
 // that version names, so that both servers run the same SQLite build; PocketBase
@@ -36,10 +37,11 @@ func main() {
 	// binary under the temporary folder, where the benchmark builds it.
 	app := pocketbase.NewWithConfig(pocketbase.Config{DefaultDev: false})
 
-	var email, password string
+	var email, password, requestLog string
 	flags := app.RootCmd.PersistentFlags()
 	flags.StringVar(&email, "bench-email", "bench@example.com", "email of the user the benchmark authenticates as")
 	flags.StringVar(&password, "bench-password", "", "password of that user (required)")
+	flags.StringVar(&requestLog, "bench-request-log", "on", "on (PocketBase's default) or off: no request log")
 
 	app.OnServe().BindFunc(func(e *core.ServeEvent) error {
 		// The installer would try to open a browser to create a superuser;
@@ -51,12 +53,34 @@ func main() {
 		if err := ensureUser(e.App, email, password); err != nil {
 			return fmt.Errorf("bench user: %w", err)
 		}
+		if err := setRequestLog(e.App, requestLog); err != nil {
+			return fmt.Errorf("--bench-request-log: %w", err)
+		}
 		return e.Next()
 	})
 
 	if err := app.Start(); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// setRequestLog keeps PocketBase's request log (on) or stops it (off): logs kept for 0
+// days are not written at all.
+func setRequestLog(app core.App, mode string) error {
+	days := 0
+	switch mode {
+	case "on":
+		return nil
+	case "off":
+	default:
+		return fmt.Errorf("must be on or off, not %q", mode)
+	}
+	s := app.Settings()
+	if s.Logs.MaxDays == days {
+		return nil
+	}
+	s.Logs.MaxDays = days
+	return app.Save(s)
 }
 
 // ensureCustomers creates the customers collection when it does not exist.
