@@ -46,9 +46,6 @@ type Worker struct {
 	nWaiting  int
 	attempts  sync.WaitGroup
 	ended     chan struct{} // an attempt ended: its slot is free
-	// slots are the deliveries started, for the Slots goroutines that attempt them: long
-	// lived, so that each attempt does not grow a new goroutine's stack again.
-	slots chan *claim
 }
 
 // claim is a claimed delivery and when it was claimed.
@@ -83,11 +80,6 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 	w.runningTo, w.waiting = map[int32]int{}, map[int32][]*claim{}
 	w.ended = make(chan struct{}, 1)
-	// At most Slots attempts are started and not ended, so sending never blocks.
-	w.slots = make(chan *claim, w.Slots)
-	for range w.Slots {
-		go w.attempter(ctx)
-	}
 	w.finished = make(chan *customer.Delivery, ahead*w.Slots)
 	recorded := make(chan struct{})
 	go func() { w.record(context.WithoutCancel(ctx)); close(recorded) }()
@@ -97,7 +89,6 @@ func (w *Worker) Run(ctx context.Context) {
 	defer func() {
 		<-fanDone
 		w.attempts.Wait()
-		close(w.slots)
 		// Those still waiting go back, unattempted, for this process's next start or
 		// another process rather than at the end of their lease.
 		for _, cs := range w.waiting {
@@ -231,7 +222,21 @@ func (w *Worker) start(ctx context.Context) {
 			w.running++
 			w.runningTo[r]++
 			w.attempts.Add(1)
-			w.slots <- c
+			go func() {
+				defer w.attempts.Done()
+				w.attempt(context.WithoutCancel(ctx), c.Claim)
+				w.mu.Lock()
+				w.running--
+				w.runningTo[r]--
+				if ctx.Err() == nil {
+					w.start(ctx)
+				}
+				w.mu.Unlock()
+				select {
+				case w.ended <- struct{}{}:
+				default:
+				}
+			}()
 		}
 		if len(cs) == 0 {
 			delete(w.waiting, r)
@@ -240,25 +245,6 @@ func (w *Worker) start(ctx context.Context) {
 			}
 		} else {
 			w.waiting[r] = cs
-		}
-	}
-}
-
-// attempter attempts the deliveries started, one at a time, until the slots close.
-func (w *Worker) attempter(ctx context.Context) {
-	for c := range w.slots {
-		w.attempt(context.WithoutCancel(ctx), c.Claim)
-		w.mu.Lock()
-		w.running--
-		w.runningTo[c.Receiver.ID]--
-		if ctx.Err() == nil {
-			w.start(ctx)
-		}
-		w.mu.Unlock()
-		w.attempts.Done()
-		select {
-		case w.ended <- struct{}{}:
-		default:
 		}
 	}
 }
