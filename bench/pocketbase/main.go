@@ -67,20 +67,18 @@ func main() {
 // setRequestLog keeps PocketBase's request log (on) or stops it (off): logs kept for 0
 // days are not written at all.
 func setRequestLog(app core.App, mode string) error {
-	days := 0
 	switch mode {
 	case "on":
 		return nil
 	case "off":
-	default:
-		return fmt.Errorf("must be on or off, not %q", mode)
+		s := app.Settings()
+		if s.Logs.MaxDays == 0 {
+			return nil
+		}
+		s.Logs.MaxDays = 0
+		return app.Save(s)
 	}
-	s := app.Settings()
-	if s.Logs.MaxDays == days {
-		return nil
-	}
-	s.Logs.MaxDays = days
-	return app.Save(s)
+	return fmt.Errorf("must be on or off, not %q", mode)
 }
 
 // ensureCustomers creates the customers collection when it does not exist.
