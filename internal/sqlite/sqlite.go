@@ -38,12 +38,16 @@ var migrations embed.FS
 
 // Store is a customer.Store on one SQLite file.
 type Store struct {
-	read     *sql.DB
-	get      *sql.Stmt // one customer by id, prepared on each reading connection
-	writer   *writer
-	requests *requestsDB // the request log, in a file of its own
-	closed   atomic.Bool
-	schema   migrate.Report
+	read *sql.DB
+	get  *sql.Stmt // one customer by id, prepared on each reading connection
+	// recent reads what was most likely just written, on connections that do not map the
+	// file (see recentPragmas): the current customer before a write, webhook claims.
+	recent    *sql.DB
+	getRecent *sql.Stmt
+	writer    *writer
+	requests  *requestsDB // the request log, in a file of its own
+	closed    atomic.Bool
+	schema    migrate.Report
 
 	feedMu     sync.Mutex
 	feedClaims map[string]bool // the feed consumers claimed (ClaimFeed)
@@ -119,10 +123,28 @@ func open(ctx context.Context, path string, create bool) (*Store, error) {
 		reqs.close()
 		return nil, explain(path, err)
 	}
+	fdb, err := sql.Open("sqlite", dsn(path, recentPragmas+mode))
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		reqs.close()
+		return nil, err
+	}
+	fdb.SetMaxOpenConns(n)
+	fdb.SetMaxIdleConns(n)
+	getRecent, err := fdb.PrepareContext(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		fdb.Close()
+		reqs.close()
+		return nil, explain(path, err)
+	}
 	cdb, err := sql.Open("sqlite", dsn(path, checkpointerPragmas+mode))
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
+		fdb.Close()
 		reqs.close()
 		return nil, err
 	}
@@ -130,11 +152,12 @@ func open(ctx context.Context, path string, create bool) (*Store, error) {
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
+		fdb.Close()
 		cdb.Close()
 		reqs.close()
 		return nil, explain(path, err)
 	}
-	return &Store{read: rdb, get: get, writer: w, requests: reqs, schema: report}, nil
+	return &Store{read: rdb, get: get, recent: fdb, getRecent: getRecent, writer: w, requests: reqs, schema: report}, nil
 }
 
 // Schema reports what Open did to the schema: the migrations it applied and the version.
@@ -231,7 +254,15 @@ const (
 	writerPragmas = "&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)" + mmapPragma
 	// Readers share the operating system's page cache; a small cache of their own each
 	// keeps the process small with many of them.
-	readerPragmas       = "&_pragma=cache_size(-2000)&_pragma=query_only(ON)" + mmapPragma
+	readerPragmas = "&_pragma=cache_size(-2000)&_pragma=query_only(ON)" + mmapPragma
+	// The readers of what was just written do not map the file. A reading connection
+	// empties its page cache when a read transaction begins after another connection's
+	// commit, and a mapped one also unmaps the whole file then, to map it again and fault
+	// in every page it touches: under a stream of writes that costs more than reading
+	// the pages with pread (docs/performance.md, "Reads after writes without the map").
+	// Reads that follow no write keep the map: it is what makes GET and search fast at a
+	// million customers.
+	recentPragmas       = "&_pragma=cache_size(-2000)&_pragma=query_only(ON)"
 	mmapPragma          = "&_pragma=mmap_size(2147418112)"
 	checkpointerPragmas = "&_pragma=cache_size(-2000)&_pragma=wal_autocheckpoint(0)"
 )
@@ -342,7 +373,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	err := s.writer.close()
-	return errors.Join(err, s.get.Close(), s.read.Close(), s.requests.close())
+	return errors.Join(err, s.get.Close(), s.read.Close(), s.getRecent.Close(), s.recent.Close(), s.requests.close())
 }
 
 // ObserveCommits has f called after every group commit with the number of writes that
@@ -380,6 +411,18 @@ func (s *Store) StoredCustomer(ctx context.Context, client int64, id int32) (*cu
 		return nil, s.readErr(err)
 	}
 	return st, nil
+}
+
+// recentCustomer is Customer on a connection of recent: the read before a write.
+func (s *Store) recentCustomer(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
+	st, err := sqlquery.ScanStored(s.getRecent.QueryRowContext(ctx, client, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
+	}
+	if err != nil {
+		return nil, s.readErr(err)
+	}
+	return st.Customer()
 }
 
 // SearchCustomers returns one page of the client's customers matching q.
@@ -510,7 +553,7 @@ func (s *Store) WriteCustomer(ctx context.Context, w *customer.Write) (*customer
 	// and the writer only checks that its version has not changed since.
 	var read *customer.Customer
 	if w.ID != 0 {
-		read, _ = s.Customer(ctx, w.Client, w.ID) // on any error the writer reads it itself
+		read, _ = s.recentCustomer(ctx, w.Client, w.ID) // on any error the writer reads it itself
 	}
 	first := true
 	err := s.writer.do(ctx, order, func(t *tx) error {

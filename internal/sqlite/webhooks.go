@@ -324,7 +324,7 @@ func (s *Store) claims(ctx context.Context, ds []*customer.Delivery) ([]*custome
 		ids[i] = d.ID
 	}
 	query, args := sqlquery.ClaimsSQL(dialect{}, ids)
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.recent.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.readErr(err)
 	}
