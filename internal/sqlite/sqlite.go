@@ -262,7 +262,7 @@ const (
 	// the pages with pread (docs/performance.md, "Reads after writes without the map").
 	// Reads that follow no write keep the map: it is what makes GET and search fast at a
 	// million customers.
-	recentPragmas       = "&_pragma=cache_size(-2000)&_pragma=query_only(ON)"
+	recentPragmas       = "&_pragma=cache_size(-512)&_pragma=query_only(ON)"
 	mmapPragma          = "&_pragma=mmap_size(2147418112)"
 	checkpointerPragmas = "&_pragma=cache_size(-2000)&_pragma=wal_autocheckpoint(0)"
 )
