@@ -87,77 +87,69 @@ func open(ctx context.Context, path string, create bool) (*Store, error) {
 		}
 		mode = "&mode=rw" // and should it vanish meanwhile, SQLite must not create it
 	}
+	var opened []func() error // closed again, last first, when a later step fails
+	fail := func(err error) (*Store, error) {
+		for i := len(opened) - 1; i >= 0; i-- {
+			opened[i]()
+		}
+		return nil, err
+	}
 	wdb, err := sql.Open("sqlite", dsn(path, writerPragmas+mode))
 	if err != nil {
 		return nil, err
 	}
+	opened = append(opened, wdb.Close)
 	oneConnection(wdb)
 	if err := initialize(ctx, wdb); err != nil {
-		wdb.Close()
-		return nil, explain(path, err)
+		return fail(explain(path, err))
 	}
 	reqs, err := openRequests(ctx, path+RequestLogSuffix)
 	if err != nil {
-		wdb.Close()
-		return nil, err
+		return fail(err)
 	}
+	opened = append(opened, reqs.close)
 	report, err := migrateWith(ctx, wdb, path+RequestLogSuffix)
 	if err != nil {
-		wdb.Close()
-		reqs.close()
-		return nil, explain(path, err)
-	}
-	rdb, err := sql.Open("sqlite", dsn(path, readerPragmas+mode))
-	if err != nil {
-		wdb.Close()
-		reqs.close()
-		return nil, err
+		return fail(explain(path, err))
 	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
-	rdb.SetMaxOpenConns(n)
-	rdb.SetMaxIdleConns(n)
-	get, err := rdb.PrepareContext(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`)
+	rdb, get, err := openReaders(ctx, path, readerPragmas+mode, n)
 	if err != nil {
-		wdb.Close()
-		rdb.Close()
-		reqs.close()
-		return nil, explain(path, err)
+		return fail(explain(path, err))
 	}
-	fdb, err := sql.Open("sqlite", dsn(path, recentPragmas+mode))
+	opened = append(opened, rdb.Close)
+	fdb, getRecent, err := openReaders(ctx, path, recentPragmas+mode, n)
 	if err != nil {
-		wdb.Close()
-		rdb.Close()
-		reqs.close()
-		return nil, err
+		return fail(explain(path, err))
 	}
-	fdb.SetMaxOpenConns(n)
-	fdb.SetMaxIdleConns(n)
-	getRecent, err := fdb.PrepareContext(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`)
-	if err != nil {
-		wdb.Close()
-		rdb.Close()
-		fdb.Close()
-		reqs.close()
-		return nil, explain(path, err)
-	}
+	opened = append(opened, fdb.Close)
 	cdb, err := sql.Open("sqlite", dsn(path, checkpointerPragmas+mode))
 	if err != nil {
-		wdb.Close()
-		rdb.Close()
-		fdb.Close()
-		reqs.close()
-		return nil, err
+		return fail(err)
 	}
+	opened = append(opened, cdb.Close)
 	w, err := newWriter(ctx, wdb, newCheckpointer(cdb))
 	if err != nil {
-		wdb.Close()
-		rdb.Close()
-		fdb.Close()
-		cdb.Close()
-		reqs.close()
-		return nil, explain(path, err)
+		return fail(explain(path, err))
 	}
 	return &Store{read: rdb, get: get, recent: fdb, getRecent: getRecent, writer: w, requests: reqs, schema: report}, nil
+}
+
+// openReaders opens a pool of n reading connections with pragmas and prepares on it the
+// read of one customer by id.
+func openReaders(ctx context.Context, path, pragmas string, n int) (*sql.DB, *sql.Stmt, error) {
+	db, err := sql.Open("sqlite", dsn(path, pragmas))
+	if err != nil {
+		return nil, nil, err
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	get, err := db.PrepareContext(ctx, sqlquery.SelectCustomer+` WHERE c.client_id = ? AND c.customer_id = ?`)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, get, nil
 }
 
 // Schema reports what Open did to the schema: the migrations it applied and the version.
