@@ -395,7 +395,21 @@ func (s *Store) Customer(ctx context.Context, client int64, id int32) (*customer
 
 // StoredCustomer returns one customer of the client as stored.
 func (s *Store) StoredCustomer(ctx context.Context, client int64, id int32) (*customer.Stored, error) {
-	st, err := sqlquery.ScanStored(s.get.QueryRowContext(ctx, client, id))
+	return s.storedBy(ctx, s.get, client, id)
+}
+
+// recentCustomer is Customer on a connection of recent: the read before a write.
+func (s *Store) recentCustomer(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
+	st, err := s.storedBy(ctx, s.getRecent, client, id)
+	if err != nil {
+		return nil, err
+	}
+	return st.Customer()
+}
+
+// storedBy reads one customer as stored with get, a prepared read by client and id.
+func (s *Store) storedBy(ctx context.Context, get *sql.Stmt, client int64, id int32) (*customer.Stored, error) {
+	st, err := sqlquery.ScanStored(get.QueryRowContext(ctx, client, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
 	}
@@ -403,18 +417,6 @@ func (s *Store) StoredCustomer(ctx context.Context, client int64, id int32) (*cu
 		return nil, s.readErr(err)
 	}
 	return st, nil
-}
-
-// recentCustomer is Customer on a connection of recent: the read before a write.
-func (s *Store) recentCustomer(ctx context.Context, client int64, id int32) (*customer.Customer, error) {
-	st, err := sqlquery.ScanStored(s.getRecent.QueryRowContext(ctx, client, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, customer.Errorf(customer.NotFound, "customer %d not found", id)
-	}
-	if err != nil {
-		return nil, s.readErr(err)
-	}
-	return st.Customer()
 }
 
 // SearchCustomers returns one page of the client's customers matching q.
