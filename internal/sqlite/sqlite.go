@@ -236,10 +236,10 @@ func oneConnection(db *sql.DB) {
 // Pragmas of each kind of connection, beside those every connection has (dsn).
 //
 // The writer and the readers (but those of recent, below) map the database file into
-// memory (mmap_size, up to the 2 GiB SQLite allows): a page of the file that the operating system has cached is read
-// where it lies, without a system call or a copy, and without counting against the
-// process's own memory (the kernel can drop such pages; they show as RssFile, not
-// RssAnon). Pages still in the WAL are read from it as before.
+// memory (mmap_size, up to the 2 GiB SQLite allows): a page of the file that the
+// operating system has cached is read where it lies, without a system call or a copy,
+// and without counting against the process's own memory (the kernel can drop such pages;
+// they show as RssFile, not RssAnon). Pages still in the WAL are read from it as before.
 const (
 	// The writer checkpoints nothing itself (the checkpointer does, off its path), and
 	// keeps savepoint journals in memory.
