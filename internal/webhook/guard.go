@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"syscall"
@@ -119,48 +118,29 @@ func (g *Guard) dialer() *net.Dialer {
 	return d
 }
 
-// Client returns the HTTP client receivers are called with: no proxy, no redirects, the
-// guard's dialer, and timeout for the whole exchange.
-func (g *Guard) Client(timeout time.Duration) *http.Client {
-	d := g.dialer()
-	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			Proxy: nil, // a proxy would dial for us, past the Control hook
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				host, port, err := net.SplitHostPort(addr)
-				if err != nil {
-					return nil, err
-				}
-				ips, err := g.resolver().LookupNetIP(ctx, "ip", host)
-				if err != nil {
-					return nil, err
-				}
-				var last error
-				for _, ip := range ips {
-					c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
-					if err == nil {
-						return c, nil
-					}
-					last = err
-				}
-				if last == nil {
-					last = fmt.Errorf("%s has no address", host)
-				}
-				return nil, last
-			},
-			// As many idle connections to a receiver as attempts may run at once to it, so
-			// that a busy receiver's notifications reuse connections rather than each
-			// dialing (and the guard checking) a new one.
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   64,
-			IdleConnTimeout:       30 * time.Second,
-			TLSHandshakeTimeout:   5 * time.Second,
-			ResponseHeaderTimeout: timeout,
-			// A notification's headers and body go out in one write when they fit, rather
-			// than the default 4 KiB at a time (a customer's body is often larger).
-			WriteBufferSize: 32 << 10,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// dial connects to addr (host:port) through the guard: the host is resolved here and each
+// address is dialled with the guard's Control hook, so that no address it refuses is
+// connected to, whatever the name resolved to at registration.
+func (g *Guard) dial(ctx context.Context, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
 	}
+	ips, err := g.resolver().LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	d := g.dialer()
+	var last error
+	for _, ip := range ips {
+		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip.Unmap().String(), port))
+		if err == nil {
+			return c, nil
+		}
+		last = err
+	}
+	if last == nil {
+		last = fmt.Errorf("%s has no address", host)
+	}
+	return nil, last
 }

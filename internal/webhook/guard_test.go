@@ -2,39 +2,38 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/custd/custd/internal/customer"
 )
 
 // TestDialRefusesInternalAddresses: the check on the address dialled holds whatever the
-// URL says: a client of the default guard cannot reach a server on loopback that a client
-// allowed private addresses reaches.
+// URL says: a sender with the default guard cannot reach a server on loopback that a
+// sender allowed private addresses reaches.
 func TestDialRefusesInternalAddresses(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	var reached atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) }))
 	defer srv.Close()
 	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
-	named := Guard{Resolver: fixed{"hooks.example.test": "127.0.0.1"}}
+	named := NewSender(&Guard{Resolver: fixed{"hooks.example.test": "127.0.0.1"}})
 	for _, url := range []string{srv.URL, "http://localhost:" + port, "http://hooks.example.test:" + port} {
-		g := &named
-		resp, err := g.Client(Timeout).Post(url, "application/json", strings.NewReader("{}"))
-		if err == nil {
-			resp.Body.Close()
-			t.Fatalf("%s: reached with the default guard", url)
-		}
-		if !errors.Is(err, errInternal) {
-			t.Fatalf("%s: %v, want the internal-address refusal", url, err)
+		status, problem := named.Notify(context.Background(), &customer.Receiver{URL: url, Secret: "s"}, 1, []byte("{}"))
+		if status != 0 || !strings.HasPrefix(problem, errInternal.Error()) {
+			t.Fatalf("%s: status %d, %q; want the internal-address refusal", url, status, problem)
 		}
 	}
-	allowed := Guard{AllowPrivate: true}
-	resp, err := allowed.Client(Timeout).Post(srv.URL, "application/json", strings.NewReader("{}"))
-	if err != nil {
-		t.Fatalf("allowed private addresses: %v", err)
+	if reached.Load() != 0 {
+		t.Fatal("the default guard reached the server")
 	}
-	resp.Body.Close()
+	allowed := NewSender(&Guard{AllowPrivate: true})
+	if status, problem := allowed.Notify(context.Background(), &customer.Receiver{URL: srv.URL, Secret: "s"}, 1, []byte("{}")); status != 200 || reached.Load() != 1 {
+		t.Fatalf("allowed private addresses: status %d, %q", status, problem)
+	}
 }
 
 type fixed map[string]string
