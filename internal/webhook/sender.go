@@ -155,8 +155,14 @@ func (s *Sender) post(ctx context.Context, rawURL string, body []byte, headers .
 			return nil, nil, err
 		}
 		req := &http.Request{Method: http.MethodPost, URL: u, Host: u.Host, Header: header,
-			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
+			Body: http.NoBody, ContentLength: int64(len(body))}
+		if len(body) > 0 {
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		resp, answer, unanswered, err := s.exchange(ctx, c, req, deadline)
+		if err != nil && ctx.Err() != nil {
+			return nil, nil, ctx.Err() // not the receiver's doing
+		}
 		if err == nil || !kept || !unanswered || retried {
 			return resp, answer, err
 		}
@@ -167,11 +173,6 @@ func (s *Sender) post(ctx context.Context, rawURL string, body []byte, headers .
 // the answer was read whole and the receiver did not ask to close, and closes it
 // otherwise. unanswered reports an error before any byte of the answer.
 func (s *Sender) exchange(ctx context.Context, c *conn, req *http.Request, deadline time.Time) (resp *http.Response, answer []byte, unanswered bool, err error) {
-	c.SetDeadline(deadline)
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-		defer stop()
-	}
 	keep := false
 	defer func() {
 		if keep {
@@ -180,6 +181,15 @@ func (s *Sender) exchange(ctx context.Context, c *conn, req *http.Request, deadl
 			c.Close()
 		}
 	}()
+	c.SetDeadline(deadline)
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+		defer func() {
+			if !stop() {
+				keep = false // ctx ended: its deadline may yet cut the connection short
+			}
+		}()
+	}
 	c.limit.N = maxHead
 	if err := req.Write(c.bw); err != nil {
 		return nil, nil, true, err

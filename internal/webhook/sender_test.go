@@ -158,3 +158,24 @@ func TestSenderTimeout(t *testing.T) {
 		t.Fatalf("got %d %q", status, problem)
 	}
 }
+
+// TestSenderCanceled: a request whose context ends is abandoned at once, and its
+// connection is not used again.
+func TestSenderCanceled(t *testing.T) {
+	release := make(chan struct{})
+	r := newTestReceiver(t, false)
+	s := NewSender(&Guard{AllowPrivate: true})
+	r.notify(t, s, 1)
+	r.answer = func(http.ResponseWriter) { <-release }
+	defer close(release)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	status, problem := s.Notify(ctx, &customer.Receiver{URL: r.URL, Secret: r.secret}, 2, []byte("{}"))
+	if status != 0 || problem != "context canceled" {
+		t.Fatalf("got %d %q", status, problem)
+	}
+	r.answer = nil
+	if status, _ := r.notify(t, s, 3); status != 200 || r.conns.Load() != 2 {
+		t.Fatalf("after the abandoned request: %d, %d connections, want 2", status, r.conns.Load())
+	}
+}
