@@ -40,8 +40,19 @@ func (e encoder) changesTo(prev, next *customer.Customer, to []byte) []changeJSO
 
 // diffTrees lists what changed between two customers' wire forms, as changes does.
 func diffTrees(from, to []byte) []changeJSON {
+	var d differ
+	return d.trees(from, to)
+}
+
+// differ compares wire forms. Its members are the objects' members being compared, those
+// of each object on the path from the root: a stack kept between comparisons, so that
+// neither the heap nor the goroutine's stack grows for them.
+type differ struct{ ms []member }
+
+// trees lists what changed between two customers' wire forms, as changes does.
+func (d *differ) trees(from, to []byte) []changeJSON {
 	out := []changeJSON{}
-	diffObjects(&out, "", from, to)
+	d.objects(&out, "", from, to)
 	return out
 }
 
@@ -94,9 +105,14 @@ func stringEnd(doc []byte, i int) int {
 	}
 }
 
-func diffObjects(out *[]changeJSON, path string, from, to []byte) {
-	var fb, tb [32]member
-	fm, tm := scanMembers(from, fb[:0]), scanMembers(to, tb[:0])
+func (d *differ) objects(out *[]changeJSON, path string, from, to []byte) {
+	start := len(d.ms)
+	d.ms = scanMembers(from, d.ms)
+	mid := len(d.ms)
+	d.ms = scanMembers(to, d.ms)
+	// The comparisons below append the members of nested objects after these, and take
+	// them off again: fm and tm keep theirs, even where d.ms moves to a larger array.
+	fm, tm := d.ms[start:mid:mid], d.ms[mid:len(d.ms):len(d.ms)]
 	for i, m := range tm {
 		if path == "" && unlisted[string(m.key)] {
 			continue
@@ -107,7 +123,7 @@ func diffObjects(out *[]changeJSON, path string, from, to []byte) {
 			continue
 		}
 		if !bytes.Equal(f, m.val) { // the same text is the same value, to its leaves
-			diffValues(out, join(path, string(m.key)), f, m.val)
+			d.values(out, join(path, string(m.key)), f, m.val)
 		}
 	}
 	for i, m := range fm {
@@ -115,21 +131,22 @@ func diffObjects(out *[]changeJSON, path string, from, to []byte) {
 			*out = append(*out, changeJSON{join(path, string(m.key)), m.val, json.RawMessage("null")})
 		}
 	}
+	d.ms = d.ms[:start]
 }
 
-func diffValues(out *[]changeJSON, path string, from, to []byte) {
+func (d *differ) values(out *[]changeJSON, path string, from, to []byte) {
 	switch {
 	case isObject(from) && isObject(to):
-		diffObjects(out, path, from, to)
+		d.objects(out, path, from, to)
 	case path == "fields" && isArray(from) && isArray(to):
-		diffFields(out, items(from), items(to))
+		d.fields(out, items(from), items(to))
 	case !bytes.Equal(from, to):
 		*out = append(*out, changeJSON{path, from, to})
 	}
 }
 
-// diffFields compares custom fields by field_id.
-func diffFields(out *[]changeJSON, from, to [][]byte) {
+// fields compares custom fields by field_id.
+func (d *differ) fields(out *[]changeJSON, from, to [][]byte) {
 	byID := func(items [][]byte) (map[string][]byte, []string) {
 		m := make(map[string][]byte, len(items))
 		var ids []string
@@ -150,7 +167,7 @@ func diffFields(out *[]changeJSON, from, to [][]byte) {
 	path := func(id string) string { return "fields[" + id + "]" }
 	for _, id := range tids {
 		if f := fm[id]; f != nil {
-			diffObjects(out, path(id), f, tm[id])
+			d.objects(out, path(id), f, tm[id])
 		} else {
 			*out = append(*out, changeJSON{path(id), json.RawMessage("null"), tm[id]})
 		}

@@ -445,17 +445,18 @@ func (s *server) storedPage(page *customer.StoredPage) (*response, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		wire, ok := s.enc.wireFromDocument(st.ID, st.Document)
-		if !ok {
+		var ok bool
+		if b, ok = s.enc.appendWire(b, st.ID, st.Document); !ok {
 			c, err := st.Customer()
 			if err != nil {
 				return nil, err
 			}
-			if wire, err = json.Marshal(s.enc.customer(c)); err != nil {
+			wire, err := json.Marshal(s.enc.customer(c))
+			if err != nil {
 				return nil, err
 			}
+			b = append(b, wire...)
 		}
-		b = append(b, wire...)
 	}
 	b = append(b, "]}"...)
 	return &response{Reply: customer.Reply{Status: http.StatusOK, Body: b}}, nil

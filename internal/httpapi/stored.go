@@ -17,19 +17,24 @@ import (
 // date-times and amounts are rewritten. ok is false when the document holds something it
 // does not read as FromDocument would; the caller then decodes the document.
 func (e encoder) wireFromDocument(id int32, doc []byte) (out []byte, ok bool) {
+	return e.appendWire(make([]byte, 0, len(doc)+len(doc)/2+512), id, doc)
+}
+
+// appendWire is wireFromDocument appending to dst; when ok is false, out is dst.
+func (e encoder) appendWire(dst []byte, id int32, doc []byte) (out []byte, ok bool) {
 	defer func() {
 		if recover() != nil { // a document that is not JSON as json.Marshal writes it
-			out, ok = nil, false
+			out, ok = dst, false
 		}
 	}()
 	i := skipSpace(doc, 0)
 	c := doc[i:skipValue(doc, i)]
 	if len(c) == 0 || c[0] != '{' || skipSpace(doc, i+len(c)) != len(doc) {
-		return nil, false
+		return dst, false
 	}
 	var m [len(customerMembers)][]byte
 	members(c, customerMembers[:], m[:])
-	w := &wireWriter{e: e, b: make([]byte, 0, len(doc)+len(doc)/2+512), ok: true}
+	w := &wireWriter{e: e, b: dst, ok: true}
 	w.raw(`{"billing_address":`)
 	w.address(id, m[cBillingAddress])
 	w.raw(`,"service_address":`)
@@ -123,7 +128,7 @@ func (e encoder) wireFromDocument(id int32, doc []byte) (out []byte, ok bool) {
 	w.raw(`},"fields":[`)
 	if fs := m[cFields]; fs != nil {
 		if fs[0] != '[' {
-			return nil, false
+			return dst, false
 		}
 		for i, it := range items(fs) {
 			if i > 0 {
@@ -152,7 +157,7 @@ func (e encoder) wireFromDocument(id int32, doc []byte) (out []byte, ok bool) {
 	w.bool(m[cCloseOnNoActiveServices])
 	w.raw("}")
 	if !w.ok {
-		return nil, false
+		return dst, false
 	}
 	return w.b, true
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/custd/custd/internal/customer"
 	"github.com/custd/custd/internal/queryparam"
@@ -68,13 +69,23 @@ func NotificationBody(f TimeFormat) func(*customer.Version) ([]byte, error) {
 		f = TimeRFC3339
 	}
 	e := encoder{layout: f.layout()}
+	// The two wire forms compared are copied into the body, so their buffers, and the
+	// differ's, serve the next notification.
+	type scratch struct {
+		from, to []byte
+		differ
+	}
+	scratches := sync.Pool{New: func() any { return new(scratch) }}
 	return func(v *customer.Version) ([]byte, error) {
 		if v.Customer == nil && v.PreviousDocument != nil {
 			// As stored (a claim's event): the wire forms are read from the documents.
-			to, ok := e.wireFromDocument(v.CustomerID, v.Document)
-			from, ok2 := e.wireFromDocument(v.CustomerID, v.PreviousDocument)
+			sc := scratches.Get().(*scratch)
+			defer scratches.Put(sc)
+			var ok, ok2 bool
+			sc.to, ok = e.appendWire(sc.to[:0], v.CustomerID, v.Document)
+			sc.from, ok2 = e.appendWire(sc.from[:0], v.CustomerID, v.PreviousDocument)
 			if ok && ok2 {
-				return appendNotification(nil, e, v, to, diffTrees(from, to)), nil
+				return appendNotification(nil, e, v, sc.to, sc.trees(sc.from, sc.to)), nil
 			}
 		}
 		if v.Customer == nil {
