@@ -122,8 +122,9 @@ func (s *Sender) Notify(ctx context.Context, r *customer.Receiver, eventID int64
 
 // post sends body to rawURL as JSON with the headers given as name, value pairs, and
 // returns the answer and up to maxAnswer of its body. A kept connection that fails before
-// any of the answer arrives (the receiver closed it while it was unused) is replaced by a
-// new one once: delivery is at least once, and the request may have been lost unread.
+// any of the answer arrives, other than by the timeout (the receiver closed it while it
+// was unused), is replaced by a new one once: delivery is at least once, and the request
+// may have been lost unread.
 func (s *Sender) post(ctx context.Context, rawURL string, body []byte, headers ...string) (*http.Response, []byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -163,7 +164,7 @@ func (s *Sender) post(ctx context.Context, rawURL string, body []byte, headers .
 		if err != nil && ctx.Err() != nil {
 			return nil, nil, ctx.Err() // not the receiver's doing
 		}
-		if err == nil || !kept || !unanswered || retried {
+		if err == nil || !kept || !unanswered || retried || errors.Is(err, os.ErrDeadlineExceeded) {
 			return resp, answer, err
 		}
 	}
