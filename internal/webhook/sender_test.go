@@ -24,7 +24,7 @@ type receiver struct {
 	secret       string
 	got, bad     atomic.Int32
 	conns        atomic.Int32
-	answer       func(w http.ResponseWriter) // when set, answers instead of 200
+	answer       atomic.Pointer[func(w http.ResponseWriter)] // when set, answers instead of 200
 	lastEvent    atomic.Value
 	lastUA, body atomic.Value
 }
@@ -42,8 +42,8 @@ func newTestReceiver(t *testing.T, tlsToo bool) *receiver {
 		r.lastEvent.Store(req.Header.Get("X-Hook-Event-Id"))
 		r.lastUA.Store(req.Header.Get("User-Agent"))
 		r.body.Store(string(body))
-		if r.answer != nil {
-			r.answer(w)
+		if answer := r.answer.Load(); answer != nil {
+			(*answer)(w)
 		}
 	}))
 	r.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -59,6 +59,9 @@ func newTestReceiver(t *testing.T, tlsToo bool) *receiver {
 	t.Cleanup(r.Close)
 	return r
 }
+
+// answers makes the receiver answer with f.
+func (r *receiver) answers(f func(w http.ResponseWriter)) { r.answer.Store(&f) }
 
 func (r *receiver) notify(t *testing.T, s *Sender, event int64) (int, string) {
 	t.Helper()
@@ -127,19 +130,19 @@ func TestSenderTLS(t *testing.T) {
 func TestSenderAnswers(t *testing.T) {
 	r := newTestReceiver(t, false)
 	s := NewSender(&Guard{AllowPrivate: true})
-	r.answer = func(w http.ResponseWriter) {
+	r.answers(func(w http.ResponseWriter) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "down for maintenance "+strings.Repeat("x", 2*maxAnswer))
-	}
+	})
 	status, problem := r.notify(t, s, 1)
 	if status != 503 || !strings.HasPrefix(problem, "the receiver answered 503: down for maintenance xxx") || len(problem) > 250 {
 		t.Fatalf("got %d %q", status, problem)
 	}
-	r.answer = func(w http.ResponseWriter) { w.Header().Set("X-Large", strings.Repeat("y", 2*maxHead)) }
+	r.answers(func(w http.ResponseWriter) { w.Header().Set("X-Large", strings.Repeat("y", 2*maxHead)) })
 	if status, problem := r.notify(t, s, 2); status != 0 || problem == "" {
 		t.Fatalf("an answer with headers over the limit: %d %q", status, problem)
 	}
-	r.answer = nil
+	r.answer.Store(nil)
 	if status, _ := r.notify(t, s, 3); status != 200 || r.conns.Load() != 3 {
 		t.Fatalf("after two answers not read whole: %d, %d connections, want 3", status, r.conns.Load())
 	}
@@ -150,7 +153,7 @@ func TestSenderAnswers(t *testing.T) {
 func TestSenderTimeout(t *testing.T) {
 	release := make(chan struct{})
 	r := newTestReceiver(t, false)
-	r.answer = func(http.ResponseWriter) { <-release }
+	r.answers(func(http.ResponseWriter) { <-release })
 	defer close(release)
 	s := NewSender(&Guard{AllowPrivate: true})
 	s.timeout = 100 * time.Millisecond
@@ -166,7 +169,7 @@ func TestSenderCanceled(t *testing.T) {
 	r := newTestReceiver(t, false)
 	s := NewSender(&Guard{AllowPrivate: true})
 	r.notify(t, s, 1)
-	r.answer = func(http.ResponseWriter) { <-release }
+	r.answers(func(http.ResponseWriter) { <-release })
 	defer close(release)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
@@ -174,7 +177,7 @@ func TestSenderCanceled(t *testing.T) {
 	if status != 0 || problem != "context canceled" {
 		t.Fatalf("got %d %q", status, problem)
 	}
-	r.answer = nil
+	r.answer.Store(nil)
 	if status, _ := r.notify(t, s, 3); status != 200 || r.conns.Load() != 2 {
 		t.Fatalf("after the abandoned request: %d, %d connections, want 2", status, r.conns.Load())
 	}
