@@ -57,6 +57,7 @@ type Sender struct {
 
 	mu      sync.Mutex
 	idle    map[string][]*conn // kept connections by scheme and host:port, the latest used last
+	nIdle   int                // how many connections idle holds
 	sweeper *time.Timer        // closes the connections kept longer than idleTimeout
 }
 
@@ -72,10 +73,12 @@ type conn struct {
 
 // idleTimeout is how long a connection is kept unused, and maxIdle how many are kept per
 // receiver: as many as attempts may run at once to it, so that a busy receiver's
-// notifications reuse connections rather than each dialling (and the guard checking) one.
+// notifications reuse connections rather than each dialling (and the guard checking) one;
+// maxIdleAll how many are kept in all.
 const (
 	idleTimeout = 30 * time.Second
 	maxIdle     = 64
+	maxIdleAll  = 256
 )
 
 // maxHead is how much of an answer is read before its body: the status line and headers.
@@ -225,6 +228,7 @@ func (s *Sender) conn(ctx context.Context, u *url.URL, addr string, deadline tim
 	if cs := s.idle[key]; len(cs) > 0 {
 		c := cs[len(cs)-1]
 		cs[len(cs)-1] = nil
+		s.nIdle--
 		if len(cs) == 1 {
 			delete(s.idle, key)
 		} else {
@@ -269,11 +273,12 @@ func (s *Sender) keep(c *conn) {
 	c.SetDeadline(time.Time{})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.idle[c.key]) >= maxIdle {
+	if len(s.idle[c.key]) >= maxIdle || s.nIdle >= maxIdleAll {
 		c.Close()
 		return
 	}
 	s.idle[c.key] = append(s.idle[c.key], c)
+	s.nIdle++
 	if s.sweeper == nil {
 		s.sweeper = time.AfterFunc(idleTimeout, s.sweep)
 	}
@@ -291,6 +296,7 @@ func (s *Sender) sweep() {
 				fresh = append(fresh, c)
 			} else {
 				c.Close()
+				s.nIdle--
 			}
 		}
 		clear(cs[len(fresh):])
